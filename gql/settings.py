@@ -1,0 +1,76 @@
+"""Settings from the environment: ``LEARNTRACK_*`` plus ``DATABASE_URL``."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only for development: production refuses to start without a configured key.
+DEVELOPMENT_JWT_SECRET = "learntrack-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEARNTRACK_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "LEARNTRACK_DATABASE_URL")
+    )
+    data_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    db_pool_size: int = 10
+    statement_timeout_ms: int = 5000
+
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_private_key: str | None = None
+
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_body_bytes: int = 1_000_000
+    introspection: bool | None = None
+    suggestions: bool | None = None
+    graphiql: bool | None = None
+
+    @model_validator(mode="after")
+    def _production_needs_keys(self) -> "Settings":
+        if self.env == "production" and not (self.jwt_secret or self.jwt_public_key):
+            raise ValueError("LEARNTRACK_JWT_SECRET or LEARNTRACK_JWT_PUBLIC_KEY must be set")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_development if self.introspection is None else self.introspection
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        return self.is_development if self.suggestions is None else self.suggestions
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.is_development if self.graphiql is None else self.graphiql
+
+    @property
+    def jwt_verify_key(self) -> str:
+        if self.jwt_algorithm == "RS256":
+            if not self.jwt_public_key:
+                raise ValueError("LEARNTRACK_JWT_PUBLIC_KEY is required for RS256")
+            return self.jwt_public_key
+        return self.jwt_secret or DEVELOPMENT_JWT_SECRET
+
+    @property
+    def jwt_signing_key(self) -> str:
+        if self.jwt_algorithm == "RS256":
+            if not self.jwt_private_key:
+                raise ValueError("LEARNTRACK_JWT_PRIVATE_KEY is required to mint RS256 tokens")
+            return self.jwt_private_key
+        return self.jwt_secret or DEVELOPMENT_JWT_SECRET
