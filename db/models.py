@@ -324,9 +324,7 @@ class UserDailyActivity(Base):
 
 class UserStreak(Base):
     __tablename__ = "user_streak"
-    __table_args__ = (
-        CheckConstraint("current >= 0 AND longest >= current", name="lengths"),
-    )
+    __table_args__ = (CheckConstraint("current >= 0 AND longest >= current", name="lengths"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -376,7 +374,8 @@ class UserTaskQueue(Base):
         CheckConstraint(_in("reason", QUEUE_REASONS), name="reason"),
         CheckConstraint("deliveries >= 0", name="deliveries"),
         CheckConstraint(
-            "state <> 'reserved' OR (visibility_timeout_at IS NOT NULL AND lease_token IS NOT NULL)",
+            "state <> 'reserved'"
+            " OR (visibility_timeout_at IS NOT NULL AND lease_token IS NOT NULL)",
             name="reservation",
         ),
         Index(

@@ -1,0 +1,271 @@
+"""Write a validated content document: upsert by key, move what moved, deactivate what vanished.
+
+One bulk statement per entity kind. Each batch travels as ONE jsonb parameter unpacked by
+``jsonb_to_recordset``, so the statement and its parameter count do not grow with the
+course, and parents are found by key in SQL rather than by a round trip for their ids.
+Rows are only rewritten when a value differs, so importing the same file again changes no
+row and wakes no trigger's recount.
+"""
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Integer,
+    Select,
+    SmallInteger,
+    Table,
+    Text,
+    all_,
+    any_,
+    column,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.type_api import TypeEngine
+
+from db import models
+from domain.content_document import ContentDocument
+
+COURSE = models.Base.metadata.tables["course"]
+SECTION = models.Base.metadata.tables["section"]
+THEME = models.Base.metadata.tables["theme"]
+TASK = models.Base.metadata.tables["task"]
+BADGE = models.Base.metadata.tables["badge"]
+RULE = models.Base.metadata.tables["badge_rule"]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How many rows of one kind an import created, updated (incl. moved) and deactivated."""
+
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import changed, per kind; sections, themes and courses are never deactivated."""
+
+    courses: Changes
+    sections: Changes
+    themes: Changes
+    tasks: Changes
+    badges: Changes
+    rules: Changes
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import changed any row."""
+        return any(getattr(self, f.name) != Changes() for f in fields(self))
+
+    def summary(self) -> str:
+        """One line saying what was created, updated and deactivated, per kind."""
+        parts = []
+        for action in ("created", "updated", "deactivated"):
+            counts = [
+                _plural(getattr(getattr(self, f.name), action), f.name)
+                for f in fields(self)
+                if getattr(getattr(self, f.name), action)
+            ]
+            if counts:
+                parts.append(f"{action} {', '.join(counts)}")
+        return "; ".join(parts) if parts else "no changes"
+
+
+def _plural(count: int, kind: str) -> str:
+    noun = "badge rules" if kind == "rules" else kind
+    return f"{count} {noun if count != 1 else noun[:-1]}"
+
+
+async def import_content(conn: AsyncConnection, *, document: ContentDocument) -> ImportResult:
+    """Upsert the document's content by key on ``conn``; the caller commits or rolls back."""
+    rows = _Rows(document)
+    courses = await _upsert(
+        conn,
+        COURSE,
+        rows.courses,
+        {"title": Text, "description": Text, "order_index": Integer},
+    )
+    sections = await _upsert(
+        conn,
+        SECTION,
+        rows.sections,
+        {"title": Text, "order_index": Integer},
+        parent=(COURSE, "course_id"),
+    )
+    themes = await _upsert(
+        conn,
+        THEME,
+        rows.themes,
+        {"title": Text, "order_index": Integer},
+        parent=(SECTION, "section_id"),
+    )
+    tasks = await _upsert(
+        conn,
+        TASK,
+        rows.tasks,
+        {
+            "title": Text,
+            "type": Text,
+            "content": JSONB,
+            "difficulty": SmallInteger,
+            "active": Boolean,
+            "order_index": Integer,
+        },
+        parent=(THEME, "theme_id"),
+    )
+    badges = await _upsert(
+        conn,
+        BADGE,
+        rows.badges,
+        {"name": Text, "description": Text, "media": JSONB, "active": Boolean},
+    )
+    rules = await _upsert(
+        conn,
+        RULE,
+        rows.rules,
+        {"type": Text, "criteria": JSONB, "active": Boolean},
+        parent=(BADGE, "badge_id"),
+    )
+    return ImportResult(
+        courses=courses,
+        sections=sections,
+        themes=themes,
+        tasks=Changes(tasks.created, tasks.updated, await _deactivate_missing_tasks(conn, rows)),
+        badges=badges,
+        rules=Changes(rules.created, rules.updated, await _deactivate_missing_rules(conn, rows)),
+    )
+
+
+class _Rows:
+    """The document flattened into one list of rows per table; parents named by key."""
+
+    def __init__(self, document: ContentDocument) -> None:
+        self.courses: list[dict[str, Any]] = []
+        self.sections: list[dict[str, Any]] = []
+        self.themes: list[dict[str, Any]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.badges: list[dict[str, Any]] = []
+        self.rules: list[dict[str, Any]] = []
+        for c, course in enumerate(document.courses):
+            self.courses.append(_row(course, c))
+            for s, section in enumerate(course.sections):
+                self.sections.append(_row(section, s, parent_key=course.key))
+                for t, theme in enumerate(section.themes):
+                    self.themes.append(_row(theme, t, parent_key=section.key))
+                    for k, task in enumerate(theme.tasks):
+                        self.tasks.append(_row(task, k, parent_key=theme.key))
+        for b, badge in enumerate(document.badges):
+            self.badges.append(_row(badge, b))
+            for r, rule in enumerate(badge.rules):
+                self.rules.append(_row(rule, r, parent_key=badge.key))
+
+
+_CHILDREN = {"sections", "themes", "tasks", "rules"}
+
+
+def _row(entry: BaseModel, position: int, *, parent_key: str | None = None) -> dict[str, Any]:
+    # The entry's field names are the column names, except `order` (order_index, defaulting
+    # to the position in the file) and the children, which get rows of their own.
+    row = entry.model_dump(exclude=_CHILDREN)
+    if "order" in row:
+        order = row.pop("order")
+        row["order_index"] = position if order is None else order
+    if parent_key is not None:
+        row["parent_key"] = parent_key
+    return row
+
+
+async def _upsert(
+    conn: AsyncConnection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    values: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]],
+    *,
+    parent: tuple[Table, str] | None = None,
+) -> Changes:
+    if not rows:
+        return Changes()
+    shape = {"key": Text, **({"parent_key": Text} if parent else {}), **values}
+    incoming = (
+        func.jsonb_to_recordset(literal(rows, JSONB))
+        .table_valued(*(column(name, type_) for name, type_ in shape.items()))
+        .render_derived(name="incoming", with_types=True)
+    )
+    columns = [*([parent[1]] if parent else []), *values]
+    source: Select[Any]
+    if parent:
+        parent_table = parent[0]
+        source = select(
+            incoming.c.key, parent_table.c.id, *(incoming.c[name] for name in values)
+        ).join_from(incoming, parent_table, parent_table.c.key == incoming.c.parent_key)
+    else:
+        source = select(incoming.c.key, *(incoming.c[name] for name in values))
+
+    statement = insert(table).from_select(["key", *columns], source)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={name: statement.excluded[name] for name in columns},
+        where=tuple_(*(table.c[name] for name in columns)).is_distinct_from(
+            tuple_(*(statement.excluded[name] for name in columns))
+        ),
+    )
+    written = statement.returning(table.c.key).cte("written")
+    # Every part of one statement reads the same snapshot, taken before the insert, so a
+    # written key already visible in the table was an update and any other key is new.
+    existed: ColumnElement[bool] = exists().where(table.c.key == written.c.key)
+    counts = select(
+        func.count().filter(~existed).label("created"),
+        func.count().filter(existed).label("updated"),
+    ).select_from(written)
+    created, updated = (await conn.execute(counts)).one()
+    return Changes(created=created, updated=updated)
+
+
+async def _deactivate_missing_tasks(conn: AsyncConnection, rows: _Rows) -> int:
+    if not rows.courses:
+        return 0
+    courses_in_file = select(COURSE.c.id).where(COURSE.c.key == any_(_keys(rows.courses)))
+    themes_of_those = (
+        select(THEME.c.id)
+        .join(SECTION, SECTION.c.id == THEME.c.section_id)
+        .where(SECTION.c.course_id.in_(courses_in_file))
+    )
+    statement = (
+        update(TASK)
+        .where(TASK.c.active)
+        .where(TASK.c.theme_id.in_(themes_of_those))
+        .where(TASK.c.key != all_(_keys(rows.tasks)))
+        .values(active=False)
+    )
+    return (await conn.execute(statement)).rowcount
+
+
+async def _deactivate_missing_rules(conn: AsyncConnection, rows: _Rows) -> int:
+    if not rows.badges:
+        return 0
+    badges_in_file = select(BADGE.c.id).where(BADGE.c.key == any_(_keys(rows.badges)))
+    statement = (
+        update(RULE)
+        .where(RULE.c.active)
+        .where(RULE.c.badge_id.in_(badges_in_file))
+        .where(RULE.c.key != all_(_keys(rows.rules)))
+        .values(active=False)
+    )
+    return (await conn.execute(statement)).rowcount
+
+
+def _keys(rows: list[dict[str, Any]]) -> ColumnElement[list[str]]:
+    return literal([row["key"] for row in rows], ARRAY(Text))

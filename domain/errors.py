@@ -1,0 +1,43 @@
+"""Expected failures of domain commands, each with a stable ``code`` for callers to map."""
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+
+class DomainError(Exception):
+    """A failure the caller is expected to handle; ``code`` never changes once published."""
+
+    code: str = "DOMAIN_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Problem(NamedTuple):
+    """One thing wrong with an input: where (``courses[0].title``; '' = the whole input)."""
+
+    path: str
+    message: str
+
+
+class ContentImportError(DomainError):
+    """A content document could not be read or is invalid; nothing was written."""
+
+    code = "INVALID_CONTENT"
+
+    def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class InvalidTimezone(DomainError):
+    """Not an IANA time zone name known to this server."""
+
+    code = "INVALID_TIMEZONE"
+
+
+class InvalidHandle(DomainError):
+    """A handle must be 1–40 printable characters."""
+
+    code = "INVALID_HANDLE"
