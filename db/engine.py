@@ -1,7 +1,14 @@
 """Engine setup: one async engine per process, asyncpg underneath."""
 
-from sqlalchemy import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+from sqlalchemy import URL, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+V = TypeVar("V")
 
 
 def async_url(database_url: str) -> URL:
@@ -28,3 +35,30 @@ def create_engine(
             }
         },
     )
+
+
+class Database:
+    """The process's engine, as the layers above see it: batched reads and transactions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def read(self, query: Callable[..., Awaitable[V]], /, *args: Any, **kwargs: Any) -> V:
+        """Run one read query on its own pooled connection (safe from concurrent tasks)."""
+        async with self.engine.connect() as conn:
+            return await query(conn, *args, **kwargs)
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection in a transaction that commits on success and rolls back on error."""
+        return self.engine.begin()
+
+    async def is_up(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            async with self.engine.connect() as conn:
+                return (await conn.execute(text("SELECT 1"))).scalar() == 1
+        except (SQLAlchemyError, OSError):
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -7,7 +7,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only for development: production refuses to start without a configured key.
-DEVELOPMENT_JWT_SECRET = "learntrack-development-secret-change-me"
+DEVELOPMENT_JWT_SECRET = "learntrack-development-only-secret-" + "0123456789abcdef" * 2
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,123 @@
+"""Batch reads of content for the dataloaders: one statement per call, results aligned to keys."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+COURSE_COLUMNS = "id, key, title, description, order_index, total_tasks_cached"
+SECTION_COLUMNS = "id, key, course_id, title, order_index, total_tasks_cached"
+THEME_COLUMNS = "id, key, section_id, title, order_index"
+TASK_COLUMNS = "id, key, theme_id, title, type, content, difficulty, active, order_index"
+
+
+def _aligned(rows: Sequence[Row[Any]], keys: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
+    by_id = {row.id: row for row in rows}
+    return [by_id.get(key) for key in keys]
+
+
+def _grouped(
+    rows: Sequence[Row[Any]], parent: str, keys: Sequence[uuid.UUID]
+) -> list[list[Row[Any]]]:
+    groups: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, parent)].append(row)
+    return [groups.get(key, []) for key in keys]
+
+
+async def list_courses(
+    conn: AsyncConnection, *, after: tuple[int, uuid.UUID] | None, limit: int
+) -> list[Row[Any]]:
+    """Courses in display order (order_index, id), starting after the ``after`` position."""
+    if after is None:
+        result = await conn.execute(
+            text(f"SELECT {COURSE_COLUMNS} FROM course ORDER BY order_index, id LIMIT :limit"),
+            {"limit": limit},
+        )
+    else:
+        result = await conn.execute(
+            text(
+                f"SELECT {COURSE_COLUMNS} FROM course"
+                " WHERE (order_index, id) > (:order_index, :id)"
+                " ORDER BY order_index, id LIMIT :limit"
+            ),
+            {"order_index": after[0], "id": after[1], "limit": limit},
+        )
+    return list(result.all())
+
+
+async def courses_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
+    """Courses for ``ids``, aligned; None where a course does not exist."""
+    result = await conn.execute(
+        text(f"SELECT {COURSE_COLUMNS} FROM course WHERE id = ANY(:ids)"), {"ids": list(ids)}
+    )
+    return _aligned(result.all(), ids)
+
+
+async def sections_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
+    """Sections for ``ids``, aligned; None where a section does not exist."""
+    result = await conn.execute(
+        text(f"SELECT {SECTION_COLUMNS} FROM section WHERE id = ANY(:ids)"), {"ids": list(ids)}
+    )
+    return _aligned(result.all(), ids)
+
+
+async def themes_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
+    """Themes for ``ids``, aligned; None where a theme does not exist."""
+    result = await conn.execute(
+        text(f"SELECT {THEME_COLUMNS} FROM theme WHERE id = ANY(:ids)"), {"ids": list(ids)}
+    )
+    return _aligned(result.all(), ids)
+
+
+async def tasks_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
+    """Tasks (active or not) for ``ids``, aligned; None where a task does not exist."""
+    result = await conn.execute(
+        text(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ANY(:ids)"), {"ids": list(ids)}
+    )
+    return _aligned(result.all(), ids)
+
+
+async def sections_by_course(
+    conn: AsyncConnection, course_ids: Sequence[uuid.UUID]
+) -> list[list[Row[Any]]]:
+    """Each course's sections in display order."""
+    result = await conn.execute(
+        text(
+            f"SELECT {SECTION_COLUMNS} FROM section WHERE course_id = ANY(:ids)"
+            " ORDER BY course_id, order_index, id"
+        ),
+        {"ids": list(course_ids)},
+    )
+    return _grouped(result.all(), "course_id", course_ids)
+
+
+async def themes_by_section(
+    conn: AsyncConnection, section_ids: Sequence[uuid.UUID]
+) -> list[list[Row[Any]]]:
+    """Each section's themes in display order."""
+    result = await conn.execute(
+        text(
+            f"SELECT {THEME_COLUMNS} FROM theme WHERE section_id = ANY(:ids)"
+            " ORDER BY section_id, order_index, id"
+        ),
+        {"ids": list(section_ids)},
+    )
+    return _grouped(result.all(), "section_id", section_ids)
+
+
+async def active_tasks_by_theme(
+    conn: AsyncConnection, theme_ids: Sequence[uuid.UUID]
+) -> list[list[Row[Any]]]:
+    """Each theme's active tasks in display order (inactive tasks are not part of a course)."""
+    result = await conn.execute(
+        text(
+            f"SELECT {TASK_COLUMNS} FROM task WHERE theme_id = ANY(:ids) AND active"
+            " ORDER BY theme_id, order_index, id"
+        ),
+        {"ids": list(theme_ids)},
+    )
+    return _grouped(result.all(), "theme_id", theme_ids)

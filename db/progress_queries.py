@@ -1,0 +1,97 @@
+"""Batch reads of per-user progress, keyed by (user_id, content id), aligned to the keys.
+
+Every query filters by user id first, so under Citus each one routes to the user's shard.
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+UserKey = tuple[uuid.UUID, uuid.UUID]
+
+PROGRESS_COLUMNS = (
+    "solved_tasks, total_tasks, percent_complete, attempts_count, total_time_ms,"
+    " average_time_ms, updated_at"
+)
+
+
+def _split(keys: Sequence[UserKey]) -> dict[str, list[uuid.UUID]]:
+    return {"users": [k[0] for k in keys], "ids": [k[1] for k in keys]}
+
+
+def _aligned(
+    rows: Sequence[Row[Any]], keys: Sequence[UserKey], column: str
+) -> list[Row[Any] | None]:
+    by_key = {(row.user_id, getattr(row, column)): row for row in rows}
+    return [by_key.get(key) for key in keys]
+
+
+async def course_progress_by_user_course(
+    conn: AsyncConnection, keys: Sequence[UserKey]
+) -> list[Row[Any] | None]:
+    """user_course_progress rows for (user_id, course_id) keys; None where none exists."""
+    result = await conn.execute(
+        text(
+            f"SELECT p.user_id, p.course_id, {PROGRESS_COLUMNS}"
+            " FROM user_course_progress p"
+            " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
+            " ON p.user_id = k.user_id AND p.course_id = k.id"
+        ),
+        _split(keys),
+    )
+    return _aligned(result.all(), keys, "course_id")
+
+
+async def section_progress_by_user_section(
+    conn: AsyncConnection, keys: Sequence[UserKey]
+) -> list[Row[Any] | None]:
+    """user_section_progress rows for (user_id, section_id) keys; None where none exists."""
+    result = await conn.execute(
+        text(
+            f"SELECT p.user_id, p.section_id, {PROGRESS_COLUMNS}"
+            " FROM user_section_progress p"
+            " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
+            " ON p.user_id = k.user_id AND p.section_id = k.id"
+        ),
+        _split(keys),
+    )
+    return _aligned(result.all(), keys, "section_id")
+
+
+async def theme_progress_by_user_theme(
+    conn: AsyncConnection, keys: Sequence[UserKey]
+) -> list[Row[Any] | None]:
+    """Solved and total ACTIVE tasks per (user_id, theme_id); themes are small, so counted live."""
+    result = await conn.execute(
+        text(
+            "SELECT k.user_id, k.id AS theme_id, count(t.id) AS total_tasks,"
+            " count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved_tasks"
+            " FROM unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
+            " JOIN task t ON t.theme_id = k.id AND t.active"
+            " LEFT JOIN user_task_state s ON s.user_id = k.user_id AND s.task_id = t.id"
+            " GROUP BY k.user_id, k.id"
+        ),
+        _split(keys),
+    )
+    return _aligned(result.all(), keys, "theme_id")
+
+
+async def task_state_by_user_task(
+    conn: AsyncConnection, keys: Sequence[UserKey]
+) -> list[Row[Any] | None]:
+    """user_task_state rows for (user_id, task_id) keys; None where the user never tried it."""
+    result = await conn.execute(
+        text(
+            "SELECT s.user_id, s.task_id, s.status, s.success_count, s.failure_count,"
+            " s.total_tries, s.total_time_ms, s.average_time_ms, s.first_attempt_at,"
+            " s.last_attempt_at, s.solved_at"
+            " FROM user_task_state s"
+            " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
+            " ON s.user_id = k.user_id AND s.task_id = k.id"
+        ),
+        _split(keys),
+    )
+    return _aligned(result.all(), keys, "task_id")

@@ -1,0 +1,163 @@
+"""The ``learntrack`` command: serve, migrate, import, token, schema."""
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from db import embedded, migrate
+from db import engine as db_engine
+from domain import content_document, content_import
+from domain.demo import DEMO_COURSE_PATH
+from domain.errors import ContentImportError
+from gql import auth
+from gql.settings import Settings
+
+log = logging.getLogger("learntrack")
+
+DEMO_LEARNER_ID = uuid.UUID("00000000-0000-4000-8000-00000000d3e0")
+EMBEDDED_DATABASE = "learntrack"
+
+
+@contextmanager
+def database_url(settings: Settings, data_dir: Path | None = None) -> Iterator[str]:
+    """DATABASE_URL if set; otherwise an embedded PostgreSQL, stopped when the block ends."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    directory = data_dir or settings.data_dir or embedded.default_data_dir()
+    server = embedded.start(directory)
+    try:
+        yield embedded.ensure_database(server, EMBEDDED_DATABASE)
+    finally:
+        server.cleanup()
+
+
+async def _import(url: str, path: Path) -> str:
+    document = content_document.load_document(path)
+    database = db_engine.Database(db_engine.create_engine(url, pool_size=1))
+    try:
+        async with database.transaction() as conn:
+            result = await content_import.import_content(conn, document=document)
+    finally:
+        await database.dispose()
+    return result.summary()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    # uvicorn shuts down on SIGINT/SIGTERM and then re-raises the signal; turning it into
+    # SystemExit lets the embedded PostgreSQL stop in the `finally` below, exit status 0.
+    raise SystemExit(0)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
+
+    with database_url(settings, args.data_dir) as url:
+        os.environ["DATABASE_URL"] = url
+        migrate.upgrade(url)
+        if args.demo:
+            log.info("demo content: %s", asyncio.run(_import(url, DEMO_COURSE_PATH)))
+            token = auth.mint_token(settings, user_id=DEMO_LEARNER_ID)
+            sys.stdout.write(
+                f"\nGraphiQL: http://{args.host}:{args.port}/graphql\n"
+                f"Demo learner token (Headers tab):\n"
+                f'  {{"Authorization": "Bearer {token}"}}\n\n'
+            )
+            sys.stdout.flush()
+        uvicorn.run(
+            "gql.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop="uvloop",
+            http="httptools",
+            log_level="info",
+        )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    with database_url(settings) as url:
+        migrate.upgrade(url, args.revision)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        with database_url(settings) as url:
+            migrate.upgrade(url)
+            summary = asyncio.run(_import(url, args.file))
+    except ContentImportError as exc:
+        sys.stderr.write(f"{args.file}: refused, nothing was written.\n{exc}\n")
+        return 1
+    sys.stdout.write(summary + "\n")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    token = auth.mint_token(settings, user_id=args.user, admin=args.admin)
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from gql.schema import build_schema
+
+    sys.stdout.write(build_schema(settings).as_str() + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="learntrack", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the GraphQL server")
+    serve.add_argument("--demo", action="store_true", help="load the demo course, print a token")
+    serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default 8000)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes")
+    serve.add_argument("--data-dir", type=Path, default=None, help="embedded PostgreSQL data")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate_ = commands.add_parser("migrate", help="upgrade the schema")
+    migrate_.add_argument("--revision", default="head")
+    migrate_.set_defaults(handler=cmd_migrate)
+
+    import_ = commands.add_parser("import", help="import content from a JSON or YAML file")
+    import_.add_argument("file", type=Path)
+    import_.set_defaults(handler=cmd_import)
+
+    token = commands.add_parser("token", help="print a bearer token for a user")
+    token.add_argument("--user", type=uuid.UUID, required=True, help="user id (UUID)")
+    token.add_argument("--admin", action="store_true", help="grant the admin role")
+    token.set_defaults(handler=cmd_token)
+
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(handler=cmd_schema)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        args.host = args.host or settings.host
+        args.port = args.port or settings.port
+        args.workers = args.workers or settings.workers
+    return int(args.handler(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

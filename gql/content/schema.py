@@ -1,0 +1,101 @@
+"""Content queries: the course catalog, one course, any node by global id."""
+
+import base64
+import binascii
+import uuid
+from typing import Annotated
+
+import strawberry
+
+from db import content_queries
+from gql.content.types import NODE_TYPES, Course, Info, Node
+from gql.errors import BadUserInput
+from gql.ids import from_global_id, parse_id
+
+MAX_PAGE = 100
+
+
+@strawberry.type(description="Where a page of a connection starts and ends.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether more items follow.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item.")
+
+
+@strawberry.type(description="A course with its cursor.")
+class CourseEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this one.")
+    node: Course = strawberry.field(description="The course.")
+
+
+@strawberry.type(description="A page of courses in display order.")
+class CourseConnection:
+    edges: list[CourseEdge] = strawberry.field(description="The courses of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+
+
+def _cursor(order_index: int, id_: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{order_index}:{id_}".encode()).decode()
+
+
+def _parse_cursor(cursor: str) -> tuple[int, uuid.UUID]:
+    try:
+        order, _, raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition(":")
+        return int(order), uuid.UUID(raw)
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise BadUserInput("'after' is not a cursor from this connection") from exc
+
+
+async def _courses_page(info: Info, first: int, after: str | None) -> CourseConnection:
+    if not 1 <= first <= MAX_PAGE:
+        raise BadUserInput(f"'first' must be between 1 and {MAX_PAGE}")
+    position = _parse_cursor(after) if after is not None else None
+    rows = await info.context.database.read(
+        content_queries.list_courses, after=position, limit=first + 1
+    )
+    edges = [
+        CourseEdge(cursor=_cursor(row.order_index, row.id), node=Course.from_row(row))
+        for row in rows[:first]
+    ]
+    return CourseConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+@strawberry.type
+class ContentQuery:
+    @strawberry.field(description="Courses in display order, a page at a time.")
+    async def courses(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Return courses after this cursor.")
+        ] = None,
+    ) -> CourseConnection:
+        return await _courses_page(info, first, after)
+
+    @strawberry.field(description="One course by its global id; null if there is none.")
+    async def course(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
+    ) -> Course | None:
+        row = await info.context.loaders.course_by_id.load(parse_id(id, "Course"))
+        return Course.from_row(row) if row else None
+
+    @strawberry.field(description="Any object by its global id; null if there is none.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
+    ) -> Node | None:
+        type_name, db_id = from_global_id(id)
+        node_type = NODE_TYPES.get(type_name)
+        if node_type is None:
+            return None
+        loader = getattr(info.context.loaders, f"{type_name.lower()}_by_id")
+        row = await loader.load(db_id)
+        return node_type.from_row(row) if row else None  # type: ignore[no-any-return]

@@ -1,0 +1,36 @@
+"""What every resolver gets: the database, the caller's identity and per-request loaders."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from db.engine import Database
+from gql.auth import Identity
+from gql.errors import Forbidden, Unauthenticated
+from gql.loaders import Loaders
+from gql.settings import Settings
+
+
+@dataclass
+class Context:
+    database: Database
+    settings: Settings
+    identity: Identity | None
+    auth_problem: str | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.database)
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        """The authenticated user's id; UNAUTHENTICATED when there is none."""
+        if self.identity is None:
+            raise Unauthenticated(self.auth_problem or "this field needs a bearer token")
+        return self.identity.user_id
+
+    def require_admin(self) -> uuid.UUID:
+        user_id = self.user_id
+        assert self.identity is not None
+        if not self.identity.is_admin:
+            raise Forbidden("this operation needs the admin role")
+        return user_id

@@ -1,0 +1,91 @@
+"""GraphQL errors with a stable ``extensions.code``, and the policy for everything else.
+
+Errors we raise on purpose are client errors and reach the client as they are. Parse and
+validation errors stay readable. Anything else is masked: the client sees "Internal server
+error" and an error id that is also in the server log next to the traceback.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+log = logging.getLogger(__name__)
+
+
+class ClientError(GraphQLError):
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Unauthenticated(ClientError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ClientError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(ClientError):
+    code = "BAD_USER_INPUT"
+
+
+def _masked(error: GraphQLError) -> GraphQLError:
+    error_id = uuid.uuid4().hex
+    log.error(
+        "internal error %s at %s",
+        error_id,
+        error.path,
+        exc_info=(type(error.original_error), error.original_error, error.__traceback__)
+        if error.original_error
+        else None,
+    )
+    return GraphQLError(
+        "Internal server error",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
+    )
+
+
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    # In place: on a parse failure Strawberry answers with the same error objects it
+    # shows the extensions, but in another list.
+    if not (error.extensions and "code" in error.extensions):
+        error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+def _classify(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, GraphQLError) or (original is None and error.path is None):
+        if error.message.startswith("Syntax Error"):
+            return _with_code(error, "GRAPHQL_PARSE_FAILED")
+        if error.message.startswith("Variable "):
+            return _with_code(error, "BAD_USER_INPUT")
+        return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
+    if original is None and error.extensions and "code" in error.extensions:
+        return error
+    return _masked(error)
+
+
+class ErrorPolicy(SchemaExtension):
+    """Gives every error a code and masks the unexpected ones."""
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except GraphQLError as error:
+            # A parse failure passes through the operation hooks on its way out.
+            _classify(error)
+            raise
+        context = self.execution_context
+        for error in context.pre_execution_errors or ():
+            _classify(error)
+        result = context.result
+        if result is not None and result.errors:
+            result.errors = [_classify(error) for error in result.errors]

@@ -1,0 +1,39 @@
+"""The schema: one Query (and later Mutation) type merged from the areas."""
+
+from typing import Any
+
+import strawberry
+
+from gql.content.schema import ContentQuery
+from gql.content.types import Course, Section, Task, Theme
+from gql.limits import schema_extensions
+from gql.settings import Settings
+from gql.viewer.schema import ViewerQuery
+from gql.viewer.update_viewer import UpdateViewerMutation
+
+
+@strawberry.type(description="Everything a client can read.")
+class Query(ContentQuery, ViewerQuery):
+    pass
+
+
+@strawberry.type(description="Everything a client can change.")
+class Mutation(UpdateViewerMutation):
+    pass
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        # ErrorPolicy logs what deserves a log line (masked errors, with their id);
+        # client errors are answers, not incidents.
+        return None
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with the limits and error policy that ``settings`` ask for."""
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Course, Section, Theme, Task],
+        extensions=schema_extensions(settings),
+    )

@@ -1,0 +1,186 @@
+"""The course tree with the viewer's progress on every node, over HTTP."""
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gql.ids import to_global_id
+from tests.conftest import StatementCounter
+from tests.factories import make_course, solve_tasks
+from tests.graphql_client import GraphQLClient, error_codes
+
+TREE_QUERY = """
+query Tree($id: ID!) {
+  course(id: $id) {
+    id title totalTasks
+    progress { solvedTasks totalTasks percentComplete }
+    sections {
+      id title totalTasks
+      progress { solvedTasks totalTasks percentComplete averageTimeMs }
+      themes {
+        id title
+        progress { solvedTasks totalTasks }
+        tasks { id key type state { status successCount totalTries solvedAt } }
+      }
+    }
+  }
+}
+"""
+
+
+async def _statements_for_tree(
+    client: GraphQLClient,
+    engine: AsyncEngine,
+    counter: StatementCounter,
+    *,
+    sections: int,
+    themes: int,
+    tasks: int,
+) -> int:
+    async with engine.begin() as conn:
+        tree = await make_course(conn, sections=sections, themes=themes, tasks=tasks)
+    user = uuid.uuid4()
+    async with engine.begin() as conn:
+        await solve_tasks(conn, user_id=user, tree=tree, task_ids=tree.task_ids[::2])
+    before = counter.count
+    body = await client.execute(
+        TREE_QUERY, {"id": to_global_id("Course", tree.course_id)}, user=user
+    )
+    assert "errors" not in body, body
+    course = body["data"]["course"]
+    assert course["totalTasks"] == sections * themes * tasks
+    assert sum(len(th["tasks"]) for s in course["sections"] for th in s["themes"]) == (
+        sections * themes * tasks
+    )
+    return counter.count - before
+
+
+async def test_tree_query_statement_count_does_not_grow_with_tree_size(
+    client: GraphQLClient, clean_db: AsyncEngine, count_statements: StatementCounter
+) -> None:
+    small = await _statements_for_tree(
+        client, clean_db, count_statements, sections=1, themes=2, tasks=5
+    )
+    large = await _statements_for_tree(
+        client, clean_db, count_statements, sections=10, themes=5, tasks=20
+    )
+    assert small == large
+    # course, its progress, sections, section progress, themes, theme progress,
+    # tasks, task states: one statement each.
+    assert large == 8
+
+
+async def test_progress_shows_solved_tasks_and_zero_where_untouched(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=2, themes=1, tasks=4)
+        user = uuid.uuid4()
+        # Solve 3 of the 4 tasks of the first section.
+        await solve_tasks(conn, user_id=user, tree=tree, task_ids=tree.task_ids[:3])
+
+    body = await client.execute(
+        TREE_QUERY, {"id": to_global_id("Course", tree.course_id)}, user=user
+    )
+
+    course = body["data"]["course"]
+    assert course["progress"] == {"solvedTasks": 3, "totalTasks": 8, "percentComplete": 37.5}
+    first, second = course["sections"]
+    assert first["progress"]["solvedTasks"] == 3
+    assert first["progress"]["percentComplete"] == 75.0
+    assert second["progress"] == {
+        "solvedTasks": 0,
+        "totalTasks": 4,
+        "percentComplete": 0.0,
+        "averageTimeMs": 0,
+    }
+    assert first["themes"][0]["progress"] == {"solvedTasks": 3, "totalTasks": 4}
+    statuses = [t["state"]["status"] for t in first["themes"][0]["tasks"]]
+    assert statuses == ["SOLVED", "SOLVED", "SOLVED", "NEW"]
+
+
+async def test_another_learner_sees_only_their_own_progress(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=1, tasks=2)
+        await solve_tasks(conn, user_id=uuid.uuid4(), tree=tree, task_ids=tree.task_ids)
+
+    body = await client.execute(
+        TREE_QUERY, {"id": to_global_id("Course", tree.course_id)}, user=uuid.uuid4()
+    )
+
+    assert body["data"]["course"]["progress"]["solvedTasks"] == 0
+
+
+async def test_content_is_readable_without_token_but_progress_is_unauthenticated(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=1, tasks=1)
+
+    body = await client.execute(
+        "query($id: ID!) { course(id: $id) { title progress { solvedTasks } } }",
+        {"id": to_global_id("Course", tree.course_id)},
+    )
+
+    assert body["data"]["course"]["title"]
+    assert body["data"]["course"]["progress"] is None
+    assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_courses_connection_pages_in_display_order(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        for i in range(5):
+            tree = await make_course(conn, sections=1, themes=1, tasks=1, key=f"c{i}")
+            await conn.execute(
+                text("UPDATE course SET order_index = :i WHERE id = :id"),
+                {"i": i, "id": tree.course_id},
+            )
+    query = """query($after: String) { courses(first: 2, after: $after) {
+        edges { cursor node { key } } pageInfo { hasNextPage endCursor } } }"""
+
+    keys: list[str] = []
+    after = None
+    pages = 0
+    while True:
+        page = (await client.execute(query, {"after": after}))["data"]["courses"]
+        keys += [edge["node"]["key"] for edge in page["edges"]]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+
+    assert pages == 3
+    assert sorted(keys) == keys == [f"c{i}" for i in range(5)]
+
+
+async def test_node_fetches_each_kind_by_global_id(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=1, tasks=1)
+    query = "query($id: ID!) { node(id: $id) { __typename id } }"
+
+    for type_name, id_ in (
+        ("Course", tree.course_id),
+        ("Section", tree.section_ids[0]),
+        ("Theme", tree.theme_ids[0]),
+        ("Task", tree.task_ids[0]),
+    ):
+        global_id = to_global_id(type_name, id_)
+        body = await client.execute(query, {"id": global_id})
+        assert body["data"]["node"] == {"__typename": type_name, "id": global_id}
+
+    missing = await client.execute(query, {"id": to_global_id("Course", uuid.uuid4())})
+    assert missing["data"]["node"] is None
+
+
+async def test_malformed_ids_are_bad_user_input(client: GraphQLClient) -> None:
+    for bad in ("not-base64!!", to_global_id("Task", uuid.uuid4())):
+        body = await client.execute("query($id: ID!) { course(id: $id) { id } }", {"id": bad})
+        assert body["data"]["course"] is None
+        assert error_codes(body) == ["BAD_USER_INPUT"]

@@ -1,0 +1,103 @@
+"""The real `learntrack serve --demo` process: embedded PostgreSQL, demo data, HTTP, shutdown."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+READY_WITHIN_SECONDS = 10.0
+
+TREE = """{ courses(first: 5) { edges { node { key title totalTasks
+  progress { solvedTasks totalTasks }
+  sections { title themes { title tasks { key state { status } } } } } } } }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(attrs=("name", "cmdline")):
+        cmdline = proc.info["cmdline"] or []
+        if proc.info["name"] == "postgres" and any(str(data_dir) in arg for arg in cmdline):
+            found.append(proc)
+    return found
+
+
+@pytest.mark.slow
+def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    data_dir = tmp_path / "pgdata"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["LEARNTRACK_DATA_DIR"] = str(data_dir)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gql", "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ready_after = None
+        while time.monotonic() - started < READY_WITHIN_SECONDS + 20:
+            assert proc.poll() is None, "".join(output)
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    ready_after = time.monotonic() - started
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert ready_after is not None and ready_after < READY_WITHIN_SECONDS, (
+            ready_after,
+            "".join(output),
+        )
+
+        token = re.search(r"Bearer ([\w\-.]+)", "".join(output))
+        assert token, "".join(output)
+        response = httpx.post(
+            f"{base}/graphql",
+            json={"query": TREE},
+            headers={"Authorization": f"Bearer {token.group(1)}"},
+        )
+        body = response.json()
+        assert "errors" not in body, body
+        course = body["data"]["courses"]["edges"][0]["node"]
+        assert course["key"] == "python-foundations"
+        assert course["totalTasks"] == 30
+        assert course["progress"] == {"solvedTasks": 0, "totalTasks": 30}
+        assert len(course["sections"]) == 3
+
+        graphiql = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
+        assert graphiql.status_code == 200
+        assert "graphiql" in graphiql.text.lower()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        finally:
+            reader.join(timeout=5)
+            if proc.stdout:
+                proc.stdout.close()
+    assert code == 0, "".join(output)
+    assert "Traceback" not in "".join(output)
+    assert _postgres_processes(data_dir) == []
