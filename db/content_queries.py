@@ -121,3 +121,12 @@ async def active_tasks_by_theme(
         {"ids": list(theme_ids)},
     )
     return _grouped(result.all(), "theme_id", theme_ids)
+
+
+async def badges_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
+    """Badges for ``ids``, aligned; None where a badge does not exist."""
+    result = await conn.execute(
+        text("SELECT id, key, name, description, media, active FROM badge WHERE id = ANY(:ids)"),
+        {"ids": list(ids)},
+    )
+    return _aligned(result.all(), ids)

@@ -220,8 +220,12 @@ class UserTaskAttempt(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     source: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    local_day: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     fingerprint: Mapped[str] = mapped_column(Text)
+    # What the first submission returned; a replay returns it again. Null only inside the
+    # recording transaction.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class UserTaskState(Base):

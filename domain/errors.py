@@ -41,3 +41,23 @@ class InvalidHandle(DomainError):
     """A handle must be 1–40 printable characters."""
 
     code = "INVALID_HANDLE"
+
+
+class AttemptRejected(DomainError):
+    """An attempt was refused; nothing was written. ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CourseNotFound(DomainError):
+    code = "COURSE_NOT_FOUND"
+
+
+class NotEnrolled(DomainError):
+    code = "NOT_ENROLLED"
+
+
+class EnrollmentCompleted(DomainError):
+    code = "ALREADY_COMPLETED"

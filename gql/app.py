@@ -1,8 +1,9 @@
 """The ASGI application: GraphQL at /graphql, health at /healthz."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from strawberry.asgi import GraphQL
 from db import engine as db_engine
 from db.engine import Database
 from gql import auth
-from gql.context import Context
+from gql.context import Context, utc_now
 from gql.schema import build_schema
 from gql.settings import Settings
 
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, clock: Callable[[], datetime]
+    ) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -33,6 +36,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.settings = settings
         self.database = database
+        self.clock = clock
 
     async def get_context(self, request: Any, response: Any) -> Context:
         try:
@@ -40,8 +44,10 @@ class GraphQLApp(GraphQL[Context, None]):
                 request.headers.get("authorization"), self.settings
             )
         except auth.InvalidToken as exc:
-            return Context(self.database, self.settings, None, auth_problem=str(exc))
-        return Context(self.database, self.settings, identity)
+            return Context(
+                self.database, self.settings, None, auth_problem=str(exc), clock=self.clock
+            )
+        return Context(self.database, self.settings, identity, clock=self.clock)
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
@@ -121,7 +127,11 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Starlette:
     """The application; it owns (and disposes) its database unless one is given."""
     settings = settings or Settings()
     owned = database is None
@@ -135,7 +145,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 statement_timeout_ms=settings.statement_timeout_ms,
             )
         )
-    graphql = GraphQLApp(settings, database)
+    graphql = GraphQLApp(settings, database, clock)
 
     async def healthz(request: Request) -> Response:
         ok = await database.is_up()

@@ -1,13 +1,20 @@
 """What every resolver gets: the database, the caller's identity and per-request loaders."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from db.engine import Database
+from domain.attempts import AttemptPolicy
 from gql.auth import Identity
 from gql.errors import Forbidden, Unauthenticated
 from gql.loaders import Loaders
 from gql.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -16,6 +23,7 @@ class Context:
     settings: Settings
     identity: Identity | None
     auth_problem: str | None = None
+    clock: Callable[[], datetime] = utc_now
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -27,6 +35,14 @@ class Context:
         if self.identity is None:
             raise Unauthenticated(self.auth_problem or "this field needs a bearer token")
         return self.identity.user_id
+
+    def now(self) -> datetime:
+        """The server's clock (UTC); tests replace it."""
+        return self.clock()
+
+    @property
+    def attempt_policy(self) -> AttemptPolicy:
+        return self.settings.attempt_policy
 
     def require_admin(self) -> uuid.UUID:
         user_id = self.user_id

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from db import content_queries, progress_queries
+from db import content_queries, learner_queries, progress_queries
 from db.engine import Database
 
 K = TypeVar("K")
@@ -41,3 +41,5 @@ class Loaders:
         self.section_progress = _loader(database, progress_queries.section_progress_by_user_section)
         self.theme_progress = _loader(database, progress_queries.theme_progress_by_user_theme)
         self.task_state = _loader(database, progress_queries.task_state_by_user_task)
+        self.badge_by_id = _loader(database, content_queries.badges_by_id)
+        self.enrollments_by_user = _loader(database, learner_queries.enrollments_by_user)

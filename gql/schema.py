@@ -4,8 +4,11 @@ from typing import Any
 
 import strawberry
 
+from gql.badges.types import Badge
 from gql.content.schema import ContentQuery
 from gql.content.types import Course, Section, Task, Theme
+from gql.learning.enrollment import EnrollmentMutation
+from gql.learning.submit_attempt import SubmitAttemptMutation
 from gql.limits import schema_extensions
 from gql.settings import Settings
 from gql.viewer.schema import ViewerQuery
@@ -18,7 +21,7 @@ class Query(ContentQuery, ViewerQuery):
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(UpdateViewerMutation):
+class Mutation(SubmitAttemptMutation, EnrollmentMutation, UpdateViewerMutation):
     pass
 
 
@@ -34,6 +37,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Course, Section, Theme, Task],
+        types=[Course, Section, Theme, Task, Badge],
         extensions=schema_extensions(settings),
     )

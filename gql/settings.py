@@ -1,10 +1,13 @@
 """Settings from the environment: ``LEARNTRACK_*`` plus ``DATABASE_URL``."""
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.attempts import AttemptPolicy
 
 # Only for development: production refuses to start without a configured key.
 DEVELOPMENT_JWT_SECRET = "learntrack-development-only-secret-" + "0123456789abcdef" * 2
@@ -33,9 +36,37 @@ class Settings(BaseSettings):
     max_aliases: int = 15
     max_tokens: int = 2000
     max_body_bytes: int = 1_000_000
+    attempt_max_age_days: int = 30
+    attempt_clock_skew_seconds: int = 300
+    attempt_max_payload_bytes: int = 16 * 1024
     introspection: bool | None = None
     suggestions: bool | None = None
     graphiql: bool | None = None
+    graphiql_default_headers: dict[str, str] = {}
+    max_directives: int = 20
+    max_cost: int = 25_000
+    cost_list_size: int = 10
+    max_query_length: int = 50_000
+    max_variables_bytes: int = 250_000
+    max_json_depth: int = 32
+    cors_origins: Annotated[list[str], NoDecode] = []
+    metrics: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # A comma-separated list reads better in an environment variable than JSON.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, origins: list[str]) -> list[str]:
+        # With credentials allowed, "*" would let any site call the API as the user.
+        if "*" in origins:
+            raise ValueError("LEARNTRACK_CORS_ORIGINS must name origins; '*' is refused")
+        return origins
 
     @model_validator(mode="after")
     def _production_needs_keys(self) -> "Settings":
@@ -58,6 +89,14 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.is_development if self.graphiql is None else self.graphiql
+
+    @property
+    def attempt_policy(self) -> AttemptPolicy:
+        return AttemptPolicy(
+            clock_skew=timedelta(seconds=self.attempt_clock_skew_seconds),
+            max_age=timedelta(days=self.attempt_max_age_days),
+            max_payload_bytes=self.attempt_max_payload_bytes,
+        )
 
     @property
     def jwt_verify_key(self) -> str:

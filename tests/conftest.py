@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,9 @@ async def make_client(
     """Make GraphQL clients over the ASGI app with settings overridden by keyword."""
     opened: list[httpx.AsyncClient] = []
 
-    def make(**overrides: Any) -> GraphQLClient:
+    def make(clock: Callable[[], datetime] | None = None, **overrides: Any) -> GraphQLClient:
         custom = settings.model_copy(update=overrides)
-        app = create_app(custom, Database(clean_db))
+        app = create_app(custom, Database(clean_db), clock or (lambda: datetime.now(UTC)))
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         )

@@ -1,15 +1,46 @@
-"""The authenticated learner."""
+"""The authenticated learner and their own records."""
 
-from datetime import datetime
+import base64
+import binascii
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import strawberry
 
+from db import learner_queries
 from domain import users
 from gql.content.types import Info
+from gql.errors import BadUserInput
+from gql.ids import parse_id
+from gql.learning.types import Attempt, DailyActivity, Enrollment, Streak
+
+MAX_ACTIVITY_DAYS = 400
+MAX_PAGE = 100
+
+
+@strawberry.type(description="A page of attempts, newest first.")
+class AttemptConnection:
+    nodes: list[Attempt] = strawberry.field(description="The attempts of this page.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+    has_next_page: bool = strawberry.field(description="Whether older attempts follow.")
+
+
+def _cursor(occurred_at: datetime, id_: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{occurred_at.isoformat()}|{id_}".encode()).decode()
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, _, raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition("|")
+        return datetime.fromisoformat(at), uuid.UUID(raw)
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise BadUserInput("'after' is not a cursor from this connection") from exc
 
 
 @strawberry.type(description="The authenticated learner.")
 class Viewer:
+    db_id: strawberry.Private[uuid.UUID]
     id: strawberry.ID = strawberry.field(description="The learner's user id (the token's sub).")
     handle: str | None = strawberry.field(description="Display handle, if set.")
     timezone: str = strawberry.field(description="IANA time zone that decides local days.")
@@ -18,10 +49,65 @@ class Viewer:
     @classmethod
     def from_user(cls, user: users.User) -> "Viewer":
         return cls(
+            db_id=user.id,
             id=strawberry.ID(str(user.id)),
             handle=user.handle,
             timezone=user.timezone,
             created_at=user.created_at,
+        )
+
+    @strawberry.field(description="Courses the learner follows, oldest enrollment first.")
+    async def enrollments(self, info: Info) -> list[Enrollment]:
+        rows = await info.context.loaders.enrollments_by_user.load(self.db_id)
+        return [Enrollment.from_row(row) for row in rows]
+
+    @strawberry.field(description="The learner's streak of days with a solved task.")
+    async def streak(self, info: Info) -> Streak:
+        row = await info.context.database.read(learner_queries.get_streak_and_timezone, self.db_id)
+        return Streak.from_row(row, info.context.now())
+
+    @strawberry.field(description="Per-day counts between two local days, for a calendar.")
+    async def activity(
+        self,
+        info: Info,
+        from_: Annotated[
+            date, strawberry.argument(name="from", description="First local day, inclusive.")
+        ],
+        to: Annotated[date, strawberry.argument(description="Last local day, inclusive.")],
+    ) -> list[DailyActivity]:
+        if not timedelta(0) <= to - from_ <= timedelta(days=MAX_ACTIVITY_DAYS):
+            raise BadUserInput(f"'to' must be 0 to {MAX_ACTIVITY_DAYS} days after 'from'")
+        rows = await info.context.database.read(
+            learner_queries.list_daily_activity, self.db_id, from_, to
+        )
+        return [DailyActivity.from_row(row) for row in rows]
+
+    @strawberry.field(description="The learner's attempts, newest first.")
+    async def attempts(
+        self,
+        info: Info,
+        task_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this task's attempts.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Continue after this cursor.")
+        ] = None,
+    ) -> AttemptConnection:
+        if not 1 <= first <= MAX_PAGE:
+            raise BadUserInput(f"'first' must be between 1 and {MAX_PAGE}")
+        rows = await info.context.database.read(
+            learner_queries.list_attempts,
+            self.db_id,
+            task_id=parse_id(task_id, "Task") if task_id else None,
+            before=_parse_cursor(after) if after else None,
+            limit=first + 1,
+        )
+        page = rows[:first]
+        return AttemptConnection(
+            nodes=[Attempt.from_row(row) for row in page],
+            end_cursor=_cursor(page[-1].occurred_at, page[-1].id) if page else None,
+            has_next_page=len(rows) > first,
         )
 
 

@@ -1,0 +1,86 @@
+"""Reads of one learner's own records: enrollments, streak, activity, attempts."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+ATTEMPT_COLUMNS = (
+    "id, task_id, tries, time_spent_ms, solved, source, occurred_at, local_day, created_at"
+)
+
+
+async def enrollments_by_user(
+    conn: AsyncConnection, user_ids: Sequence[uuid.UUID]
+) -> list[list[Row[Any]]]:
+    """Each user's enrollments, oldest first."""
+    result = await conn.execute(
+        text(
+            "SELECT user_id, course_id, status, started_at, completed_at"
+            " FROM user_course_enrollment WHERE user_id = ANY(:ids)"
+            " ORDER BY user_id, started_at, course_id"
+        ),
+        {"ids": list(user_ids)},
+    )
+    groups: dict[uuid.UUID, list[Row[Any]]] = {}
+    for row in result.all():
+        groups.setdefault(row.user_id, []).append(row)
+    return [groups.get(u, []) for u in user_ids]
+
+
+async def get_streak_and_timezone(conn: AsyncConnection, user_id: uuid.UUID) -> Row[Any]:
+    """The user's stored streak (nulls when none) and time zone ('UTC' for unknown users)."""
+    result = await conn.execute(
+        text(
+            "SELECT coalesce(u.timezone, 'UTC') AS timezone, s.current, s.longest,"
+            " s.last_active_day"
+            " FROM (SELECT CAST(:u AS uuid) AS id) k"
+            " LEFT JOIN users u ON u.id = k.id LEFT JOIN user_streak s ON s.user_id = k.id"
+        ),
+        {"u": user_id},
+    )
+    return result.one()
+
+
+async def list_daily_activity(
+    conn: AsyncConnection, user_id: uuid.UUID, first_day: date, last_day: date
+) -> list[Row[Any]]:
+    """The user's active local days between ``first_day`` and ``last_day`` inclusive."""
+    result = await conn.execute(
+        text(
+            "SELECT day, attempts, solved, time_spent_ms FROM user_daily_activity"
+            " WHERE user_id = :u AND day BETWEEN :first AND :last ORDER BY day"
+        ),
+        {"u": user_id, "first": first_day, "last": last_day},
+    )
+    return list(result.all())
+
+
+async def list_attempts(
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    *,
+    task_id: uuid.UUID | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """The user's attempts, newest first by (occurred_at, id), after a cursor position."""
+    conditions = ["user_id = :u"]
+    params: dict[str, Any] = {"u": user_id, "limit": limit}
+    if task_id is not None:
+        conditions.append("task_id = :task")
+        params["task"] = task_id
+    if before is not None:
+        conditions.append("(occurred_at, id) < (:at, :id)")
+        params.update(at=before[0], id=before[1])
+    result = await conn.execute(
+        text(
+            f"SELECT {ATTEMPT_COLUMNS} FROM user_task_attempt WHERE {' AND '.join(conditions)}"
+            " ORDER BY occurred_at DESC, id DESC LIMIT :limit"
+        ),
+        params,
+    )
+    return list(result.all())

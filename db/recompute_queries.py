@@ -1,0 +1,168 @@
+"""Every derived per-user table, recomputed set-based from user_task_attempt.
+
+The expected rows are built into temporary tables for a batch of users; ``drift`` compares
+them with the live tables and ``replace_live`` swaps them in. The formulas are the ones the
+incremental statements in attempt_queries apply, so a correct history shows no drift.
+Columns that record when something was processed (updated_at) or belong to the queue
+(next_due_at, queue_priority) are not derived from attempts and are not compared.
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.attempt_queries import PERCENT, STREAK_FROM_DAYS
+
+TASK_STATE_COLUMNS = (
+    "user_id, task_id, status, success_count, failure_count, total_tries, total_time_ms,"
+    " average_time_ms, first_attempt_at, last_attempt_at, solved_at"
+)
+SECTION_COLUMNS = (
+    "user_id, section_id, course_id, solved_tasks, total_tasks, percent_complete,"
+    " attempts_count, total_time_ms, average_time_ms"
+)
+COURSE_COLUMNS = (
+    "user_id, course_id, solved_tasks, total_tasks, percent_complete, attempts_count,"
+    " total_time_ms, average_time_ms"
+)
+DAILY_COLUMNS = "user_id, day, attempts, solved, time_spent_ms"
+STREAK_COLUMNS = "user_id, current, longest, last_active_day"
+
+# live table -> (temp table, compared columns, key columns)
+TABLES: dict[str, tuple[str, str, str]] = {
+    "user_task_state": ("expected_task_state", TASK_STATE_COLUMNS, "user_id, task_id"),
+    "user_section_progress": ("expected_section_progress", SECTION_COLUMNS, "user_id, section_id"),
+    "user_course_progress": ("expected_course_progress", COURSE_COLUMNS, "user_id, course_id"),
+    "user_daily_activity": ("expected_daily_activity", DAILY_COLUMNS, "user_id, day"),
+    "user_streak": ("expected_streak", STREAK_COLUMNS, "user_id"),
+}
+
+
+def _progress(scope_select: str, group: str, total: str) -> str:
+    return (
+        f"SELECT ts.user_id, {scope_select},"
+        " CAST(count(*) FILTER (WHERE ts.status = 'solved' AND t.active) AS int) AS solved,"
+        f" {total} AS total,"
+        " CAST(sum(ts.success_count + ts.failure_count) AS int) AS attempts,"
+        " CAST(sum(ts.total_time_ms) AS bigint) AS time_ms"
+        " FROM expected_task_state ts JOIN task t ON t.id = ts.task_id"
+        " JOIN theme th ON th.id = t.theme_id JOIN section s ON s.id = th.section_id"
+        " JOIN course c ON c.id = s.course_id"
+        f" GROUP BY ts.user_id, {group}"
+    )
+
+
+def _progress_columns() -> str:
+    return (
+        "solved AS solved_tasks, total AS total_tasks, "
+        + PERCENT.format(total="total", solved="solved")
+        + " AS percent_complete, attempts AS attempts_count, time_ms AS total_time_ms,"
+        " CAST(CASE WHEN attempts = 0 THEN 0 ELSE time_ms / attempts END AS int)"
+        " AS average_time_ms"
+    )
+
+
+BUILD = [
+    "CREATE TEMP TABLE expected_task_state ON COMMIT DROP AS"
+    " SELECT user_id, task_id,"
+    " CASE WHEN bool_or(solved) THEN 'solved' ELSE 'in_progress' END AS status,"
+    " CAST(count(*) FILTER (WHERE solved) AS int) AS success_count,"
+    " CAST(count(*) FILTER (WHERE NOT solved) AS int) AS failure_count,"
+    " CAST(sum(tries) AS int) AS total_tries,"
+    " CAST(sum(time_spent_ms) AS bigint) AS total_time_ms,"
+    " CAST(CAST(sum(time_spent_ms) AS bigint) / count(*) AS int) AS average_time_ms,"
+    " min(occurred_at) AS first_attempt_at, max(occurred_at) AS last_attempt_at,"
+    " min(occurred_at) FILTER (WHERE solved) AS solved_at"
+    " FROM user_task_attempt WHERE user_id = ANY(:users) GROUP BY user_id, task_id",
+    "CREATE TEMP TABLE expected_section_progress ON COMMIT DROP AS"
+    " SELECT user_id, section_id, course_id, "
+    + _progress_columns()
+    + " FROM ("
+    + _progress(
+        "s.id AS section_id, s.course_id",
+        "s.id, s.course_id, s.total_tasks_cached",
+        "s.total_tasks_cached",
+    )
+    + ") agg",
+    "CREATE TEMP TABLE expected_course_progress ON COMMIT DROP AS"
+    " SELECT user_id, course_id, "
+    + _progress_columns()
+    + " FROM ("
+    + _progress("c.id AS course_id", "c.id, c.total_tasks_cached", "c.total_tasks_cached")
+    + ") agg",
+    "CREATE TEMP TABLE expected_daily_activity ON COMMIT DROP AS"
+    " SELECT user_id, local_day AS day, CAST(count(*) AS int) AS attempts,"
+    " CAST(count(*) FILTER (WHERE solved) AS int) AS solved,"
+    " CAST(sum(time_spent_ms) AS bigint) AS time_spent_ms"
+    " FROM user_task_attempt WHERE user_id = ANY(:users) GROUP BY user_id, local_day",
+    "CREATE TEMP TABLE expected_streak ON COMMIT DROP AS "
+    + STREAK_FROM_DAYS.replace("user_daily_activity", "expected_daily_activity").format(
+        filter="true"
+    ),
+]
+
+
+async def build_expected(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> None:
+    """Fill the expected_* temporary tables for these users (dropped at commit)."""
+    for statement in BUILD:
+        await conn.execute(text(statement), {"users": list(user_ids)})
+
+
+async def drift(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """Rows that differ between the live tables and the expected ones, with a ``side``."""
+    found: list[dict[str, Any]] = []
+    for live, (expected, columns, key) in TABLES.items():
+        for side, left, right in (
+            ("missing or wrong", expected, live),
+            ("unexpected", live, expected),
+        ):
+            rows = await conn.execute(
+                text(
+                    f"SELECT {columns} FROM {left} WHERE user_id = ANY(:users)"
+                    f" EXCEPT SELECT {columns} FROM {right} WHERE user_id = ANY(:users)"
+                    f" ORDER BY {key}"
+                ),
+                {"users": list(user_ids)},
+            )
+            found += [{"table": live, "side": side, **row._asdict()} for row in rows]
+    return found
+
+
+async def replace_live(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> None:
+    """Replace these users' live derived rows with the expected ones."""
+    for live, (expected, columns, _key) in TABLES.items():
+        await conn.execute(
+            text(f"DELETE FROM {live} WHERE user_id = ANY(:users)"), {"users": list(user_ids)}
+        )
+        timestamps = "updated_at" if "progress" in live else None
+        insert_columns = columns + (f", {timestamps}" if timestamps else "")
+        select_columns = columns + (", now()" if timestamps else "")
+        await conn.execute(
+            text(f"INSERT INTO {live} ({insert_columns}) SELECT {select_columns} FROM {expected}")
+        )
+
+
+async def users_with_attempts(conn: AsyncConnection) -> list[uuid.UUID]:
+    """Every user with derived state or attempts, in id order."""
+    result = await conn.execute(
+        text(
+            "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM user_task_attempt a"
+            " WHERE a.user_id = users.id) OR EXISTS (SELECT 1 FROM user_task_state s"
+            " WHERE s.user_id = users.id) ORDER BY id"
+        )
+    )
+    return list(result.scalars())
+
+
+async def lock_users(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> None:
+    """Take the users' attempt locks in id order (no deadlock with single-user lockers)."""
+    await conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(CAST(u AS text), 0))"
+            " FROM unnest(CAST(:users AS uuid[])) AS u ORDER BY u"
+        ),
+        {"users": sorted(user_ids)},
+    )

@@ -1,0 +1,293 @@
+"""Recording attempts exactly once and folding them into the learner's state (DESIGN §3).
+
+One attempt = one transaction (the caller's): lock the user, replay or refuse a known id,
+validate, insert the fact, then update task state, section and course progress, daily
+activity and streak with SQL-side increments, and store the outcome for replays.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import attempt_queries as q
+from domain import outcomes, streaks
+from domain.errors import AttemptRejected
+from domain.outcomes import AttemptOutcome, AttemptRecord, ProgressRecord, TaskStateRecord
+
+SOURCES = ("web", "mobile", "api")
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptInput:
+    id: uuid.UUID
+    task_id: uuid.UUID | None  # None: the client sent something that is not a task id
+    tries: int
+    time_spent_ms: int
+    solved: bool
+    occurred_at: datetime
+    source: str
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptPolicy:
+    """Bounds on what a client may claim; time bounds are relative to the server's clock."""
+
+    max_tries: int = 1000
+    max_time_spent_ms: int = 24 * 60 * 60 * 1000
+    clock_skew: timedelta = timedelta(minutes=5)
+    max_age: timedelta = timedelta(days=30)
+    max_payload_bytes: int = 16 * 1024
+
+
+def fingerprint(attempt: AttemptInput) -> str:
+    """A hash of the normalised input: equal for a replay, different for another payload."""
+    normalised = {
+        "task": str(attempt.task_id),
+        "tries": attempt.tries,
+        "timeSpentMs": attempt.time_spent_ms,
+        "solved": attempt.solved,
+        "occurredAt": attempt.occurred_at.astimezone(ZoneInfo("UTC")).isoformat(),
+        "source": attempt.source,
+        "payload": attempt.payload,
+    }
+    return hashlib.sha256(orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def validate(attempt: AttemptInput, *, now: datetime, policy: AttemptPolicy) -> None:
+    """Raise AttemptRejected for input no learner could have produced."""
+    if not 1 <= attempt.tries <= policy.max_tries:
+        raise AttemptRejected("INVALID_TRIES", f"tries must be 1 to {policy.max_tries}")
+    if not 0 <= attempt.time_spent_ms <= policy.max_time_spent_ms:
+        raise AttemptRejected(
+            "INVALID_TIME_SPENT", f"timeSpentMs must be 0 to {policy.max_time_spent_ms}"
+        )
+    if attempt.occurred_at.tzinfo is None:
+        raise AttemptRejected("INVALID_OCCURRED_AT", "occurredAt needs a time zone offset")
+    if attempt.occurred_at > now + policy.clock_skew:
+        raise AttemptRejected("OCCURRED_IN_FUTURE", "occurredAt is in the future")
+    if attempt.occurred_at < now - policy.max_age:
+        raise AttemptRejected(
+            "OCCURRED_TOO_LONG_AGO",
+            f"occurredAt is older than {policy.max_age.days} days; it can no longer be recorded",
+        )
+    if attempt.source not in SOURCES:
+        raise AttemptRejected("INVALID_SOURCE", f"source must be one of {', '.join(SOURCES)}")
+    if attempt.payload is not None:
+        size = len(orjson.dumps(attempt.payload))
+        if size > policy.max_payload_bytes:
+            raise AttemptRejected(
+                "PAYLOAD_TOO_LARGE",
+                f"payload is {size} bytes; the limit is {policy.max_payload_bytes}",
+            )
+
+
+async def record_attempt(
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID,
+    attempt: AttemptInput,
+    now: datetime,
+    policy: AttemptPolicy,
+) -> AttemptOutcome:
+    """Record ``attempt`` once and return its outcome (the stored one for a replay).
+
+    Raises AttemptRejected (nothing written by this function) for invalid input, an
+    unknown or inactive task, or an id already used with different content.
+    """
+    timezone = await q.lock_user(conn, user_id)
+    digest = fingerprint(attempt)
+    existing = await q.get_attempt(conn, user_id, attempt.id)
+    if existing is not None:
+        if existing.fingerprint != digest:
+            raise AttemptRejected(
+                "IDEMPOTENCY_CONFLICT",
+                "this attempt id was already used with different content",
+            )
+        return replace(outcomes.from_json(existing.outcome), replayed=True)
+    validate(attempt, now=now, policy=policy)
+    task = await q.get_task_placement(conn, attempt.task_id) if attempt.task_id else None
+    if task is None:
+        raise AttemptRejected("TASK_NOT_FOUND", "there is no such task")
+    if not task.active:
+        raise AttemptRejected("TASK_INACTIVE", "this task is no longer part of its course")
+
+    local_day = attempt.occurred_at.astimezone(ZoneInfo(timezone)).date()
+    record = AttemptRecord(
+        id=attempt.id,
+        task_id=attempt.task_id,
+        tries=attempt.tries,
+        time_spent_ms=attempt.time_spent_ms,
+        solved=attempt.solved,
+        source=attempt.source,
+        occurred_at=attempt.occurred_at,
+        local_day=local_day,
+        created_at=now,
+    )
+    inserted = await q.insert_attempt(
+        conn,
+        {
+            "user_id": user_id,
+            "id": attempt.id,
+            "task_id": attempt.task_id,
+            "theme_id": task.theme_id,
+            "section_id": task.section_id,
+            "course_id": task.course_id,
+            "tries": attempt.tries,
+            "time_spent_ms": attempt.time_spent_ms,
+            "solved": attempt.solved,
+            "payload": attempt.payload,
+            "source": attempt.source,
+            "occurred_at": attempt.occurred_at,
+            "local_day": local_day,
+            "created_at": now,
+            "fingerprint": digest,
+        },
+    )
+    # The user lock makes a concurrent insert of the same id impossible; if it ever
+    # happens, fail loudly and roll back rather than count the attempt twice.
+    assert inserted, "attempt id inserted concurrently despite the user lock"
+    outcome = await _fold(
+        conn,
+        user_id=user_id,
+        attempt=attempt,
+        task=task,
+        record=record,
+        now=now,
+        timezone=timezone,
+    )
+    await q.set_attempt_outcome(conn, user_id, attempt.id, outcomes.to_json(outcome))
+    return outcome
+
+
+async def _fold(
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID,
+    attempt: AttemptInput,
+    task: Any,
+    record: AttemptRecord,
+    now: datetime,
+    timezone: str,
+) -> AttemptOutcome:
+    await q.ensure_enrollment(conn, user_id, task.course_id, now)
+    state = await q.upsert_task_state(
+        conn,
+        user_id=user_id,
+        task_id=attempt.task_id,
+        tries=attempt.tries,
+        time_spent_ms=attempt.time_spent_ms,
+        solved=attempt.solved,
+        occurred_at=attempt.occurred_at,
+    )
+    newly_solved = attempt.solved and not state.was_solved
+    section = await q.upsert_section_progress(
+        conn,
+        user_id=user_id,
+        section_id=task.section_id,
+        newly_solved=newly_solved,
+        time_spent_ms=attempt.time_spent_ms,
+        now=now,
+    )
+    course = await q.upsert_course_progress(
+        conn,
+        user_id=user_id,
+        course_id=task.course_id,
+        newly_solved=newly_solved,
+        time_spent_ms=attempt.time_spent_ms,
+        now=now,
+    )
+    if newly_solved and course.solved_tasks >= course.total_tasks > 0:
+        await q.complete_enrollment(conn, user_id, task.course_id, attempt.occurred_at)
+    streak = await _update_streak(conn, user_id=user_id, attempt=attempt, day=record.local_day)
+    return AttemptOutcome(
+        attempt=record,
+        section_id=task.section_id,
+        course_id=task.course_id,
+        task_state=TaskStateRecord.from_row(state),
+        section_progress=ProgressRecord.from_row(section),
+        course_progress=ProgressRecord.from_row(course),
+        streak=streak,
+        local_today=now.astimezone(ZoneInfo(timezone)).date(),
+        new_badge_ids=(),
+        replayed=False,
+    )
+
+
+async def _update_streak(
+    conn: AsyncConnection, *, user_id: uuid.UUID, attempt: AttemptInput, day: Any
+) -> streaks.Streak:
+    day_totals = await q.upsert_daily_activity(
+        conn,
+        user_id=user_id,
+        day=day,
+        solved=attempt.solved,
+        time_spent_ms=attempt.time_spent_ms,
+    )
+    stored = await q.get_streak(conn, user_id)
+    current = (
+        streaks.Streak(stored.current, stored.longest, stored.last_active_day)
+        if stored
+        else streaks.NO_STREAK
+    )
+    became_active = attempt.solved and day_totals.solved == 1
+    if not became_active:
+        return current
+    extended = streaks.extend(current, day)
+    if extended is None:
+        await q.rebuild_streak(conn, user_id)
+        rebuilt = await q.get_streak(conn, user_id)
+        assert rebuilt is not None
+        return streaks.Streak(rebuilt.current, rebuilt.longest, rebuilt.last_active_day)
+    if extended != current:
+        assert extended.last_active_day is not None
+        await q.save_streak(conn, user_id, extended.run, extended.longest, extended.last_active_day)
+    return extended
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFailure:
+    """An attempt that was refused; nothing of it was written."""
+
+    attempt_id: uuid.UUID
+    error: AttemptRejected
+
+
+async def record_attempts(
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID,
+    attempts: Sequence[AttemptInput],
+    now: datetime,
+    policy: AttemptPolicy,
+) -> list[AttemptOutcome | AttemptFailure]:
+    """Record a batch in order, each item on its own savepoint; one result per item.
+
+    A rejected item leaves no trace and does not affect the others; an id repeated inside
+    the batch is rejected from its second occurrence on.
+    """
+    seen: set[uuid.UUID] = set()
+    results: list[AttemptOutcome | AttemptFailure] = []
+    for attempt in attempts:
+        if attempt.id in seen:
+            error = AttemptRejected("DUPLICATE_IN_BATCH", "this attempt id appears earlier")
+            results.append(AttemptFailure(attempt.id, error))
+            continue
+        seen.add(attempt.id)
+        try:
+            async with conn.begin_nested():
+                outcome = await record_attempt(
+                    conn, user_id=user_id, attempt=attempt, now=now, policy=policy
+                )
+        except AttemptRejected as error:
+            results.append(AttemptFailure(attempt.id, error))
+            continue
+        results.append(outcome)
+    return results

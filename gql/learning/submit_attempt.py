@@ -1,0 +1,171 @@
+"""submitAttempt / submitAttempts: record attempts exactly once, from web and mobile."""
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from domain import attempts
+from domain.errors import AttemptRejected
+from domain.outcomes import AttemptOutcome
+from gql.badges.types import Badge
+from gql.content.types import Info
+from gql.errors import BadUserInput
+from gql.ids import parse_id
+from gql.learning.types import Attempt, AttemptSource, Streak
+from gql.progress.types import Progress, TaskState
+
+MAX_BATCH = 100
+
+
+@strawberry.input(description="One attempt at a task, as the client saw it.")
+class SubmitAttemptInput:
+    id: uuid.UUID = strawberry.field(
+        description="Client-generated attempt id (UUID): the idempotency key. Send the same "
+        "id again to retry safely."
+    )
+    task_id: strawberry.ID = strawberry.field(description="Global id of the task.")
+    tries: int = strawberry.field(description="Tries within this attempt, at least 1.")
+    time_spent_ms: int = strawberry.field(description="Time spent, in milliseconds.")
+    solved: bool = strawberry.field(description="Whether the attempt solved the task.")
+    occurred_at: datetime = strawberry.field(
+        description="When it happened, by the client's clock, with an offset."
+    )
+    source: AttemptSource = strawberry.field(description="Where the attempt was made.")
+    payload: JSON | None = strawberry.field(
+        default=None, description="The learner's answer or any client data (size-limited)."
+    )
+
+
+@strawberry.enum(description="Why an attempt was not recorded.")
+class SubmitAttemptErrorCode(Enum):
+    TASK_NOT_FOUND = "TASK_NOT_FOUND"
+    TASK_INACTIVE = "TASK_INACTIVE"
+    INVALID_TRIES = "INVALID_TRIES"
+    INVALID_TIME_SPENT = "INVALID_TIME_SPENT"
+    INVALID_OCCURRED_AT = "INVALID_OCCURRED_AT"
+    OCCURRED_IN_FUTURE = "OCCURRED_IN_FUTURE"
+    OCCURRED_TOO_LONG_AGO = "OCCURRED_TOO_LONG_AGO"
+    INVALID_SOURCE = "INVALID_SOURCE"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
+
+
+@strawberry.type(description="The attempt was not recorded; nothing changed.")
+class SubmitAttemptError:
+    attempt_id: uuid.UUID = strawberry.field(description="The attempt id that was refused.")
+    code: SubmitAttemptErrorCode = strawberry.field(description="What was wrong.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+
+
+@strawberry.type(description="The attempt is recorded; the learner's state after it.")
+class SubmitAttemptSuccess:
+    attempt: Attempt = strawberry.field(description="The recorded attempt.")
+    task_state: TaskState = strawberry.field(description="The learner's state on the task.")
+    section_progress: Progress = strawberry.field(description="Progress in the task's section.")
+    course_progress: Progress = strawberry.field(description="Progress in the task's course.")
+    streak: Streak = strawberry.field(description="The learner's streak.")
+    new_badges: list[Badge] = strawberry.field(
+        description="Badges this attempt earned (the same list again on a replay)."
+    )
+    replayed: bool = strawberry.field(
+        description="True when this id was recorded before and this is the stored result."
+    )
+
+
+SubmitAttemptPayload = Annotated[
+    SubmitAttemptSuccess | SubmitAttemptError,
+    strawberry.union("SubmitAttemptPayload", description="Result of one attempt submission."),
+]
+
+
+def _to_domain(item: SubmitAttemptInput) -> attempts.AttemptInput:
+    try:
+        task_id: uuid.UUID | None = parse_id(item.task_id, "Task")
+    except BadUserInput:
+        # Not a GraphQL error: one bad id must not sink the other items of a batch.
+        task_id = None
+    return attempts.AttemptInput(
+        id=item.id,
+        task_id=task_id,
+        tries=item.tries,
+        time_spent_ms=item.time_spent_ms,
+        solved=item.solved,
+        occurred_at=item.occurred_at,
+        source=item.source.value,
+        payload=item.payload,
+    )
+
+
+async def _payload(
+    info: Info, result: AttemptOutcome | attempts.AttemptFailure
+) -> SubmitAttemptSuccess | SubmitAttemptError:
+    if isinstance(result, attempts.AttemptFailure):
+        return SubmitAttemptError(
+            attempt_id=result.attempt_id,
+            code=SubmitAttemptErrorCode(result.error.code),
+            message=result.error.message,
+        )
+    badges = await info.context.loaders.badge_by_id.load_many(list(result.new_badge_ids))
+    return SubmitAttemptSuccess(
+        attempt=Attempt.from_row(result.attempt),
+        task_state=TaskState.from_row(result.task_state),
+        section_progress=Progress.from_row(result.section_progress),
+        course_progress=Progress.from_row(result.course_progress),
+        streak=Streak.from_streak(result.streak, result.local_today),
+        new_badges=[Badge.from_row(row) for row in badges if row],
+        replayed=result.replayed,
+    )
+
+
+@strawberry.type
+class SubmitAttemptMutation:
+    @strawberry.mutation(description="Record one attempt exactly once (retries are safe).")
+    async def submit_attempt(
+        self,
+        info: Info,
+        input: Annotated[SubmitAttemptInput, strawberry.argument(description="The attempt.")],
+    ) -> SubmitAttemptPayload:
+        user_id = info.context.user_id
+        attempt = _to_domain(input)
+        result: AttemptOutcome | attempts.AttemptFailure
+        try:
+            async with info.context.database.transaction() as conn:
+                result = await attempts.record_attempt(
+                    conn,
+                    user_id=user_id,
+                    attempt=attempt,
+                    now=info.context.now(),
+                    policy=info.context.attempt_policy,
+                )
+        except AttemptRejected as error:
+            # Raised inside the transaction: everything it wrote is rolled back.
+            result = attempts.AttemptFailure(attempt.id, error)
+        return await _payload(info, result)
+
+    @strawberry.mutation(
+        description="Record up to 100 attempts in order (offline sync); one result per item."
+    )
+    async def submit_attempts(
+        self,
+        info: Info,
+        inputs: Annotated[
+            list[SubmitAttemptInput], strawberry.argument(description="The attempts, in order.")
+        ],
+    ) -> list[SubmitAttemptPayload]:
+        user_id = info.context.user_id
+        if len(inputs) > MAX_BATCH:
+            raise BadUserInput(f"a batch holds at most {MAX_BATCH} attempts")
+        async with info.context.database.transaction() as conn:
+            results = await attempts.record_attempts(
+                conn,
+                user_id=user_id,
+                attempts=[_to_domain(item) for item in inputs],
+                now=info.context.now(),
+                policy=info.context.attempt_policy,
+            )
+        return [await _payload(info, result) for result in results]

@@ -1,0 +1,127 @@
+"""A learner's records: attempts, enrollments, streak and daily activity."""
+
+import uuid
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import strawberry
+
+from domain import streaks
+from gql.content.types import Course, Info, Task
+from gql.ids import to_global_id
+
+
+@strawberry.enum(description="Where an attempt was made.")
+class AttemptSource(Enum):
+    WEB = "web"
+    MOBILE = "mobile"
+    API = "api"
+
+
+@strawberry.type(description="One recorded attempt at a task (an immutable fact).")
+class Attempt:
+    id: strawberry.ID = strawberry.field(description="The client-supplied attempt id (UUID).")
+    task_db_id: strawberry.Private[uuid.UUID]
+    task_id: strawberry.ID = strawberry.field(description="Global id of the task.")
+    tries: int = strawberry.field(description="Tries within this attempt.")
+    time_spent_ms: int = strawberry.field(description="Time spent, in milliseconds.")
+    solved: bool = strawberry.field(description="Whether the attempt solved the task.")
+    source: AttemptSource = strawberry.field(description="Where the attempt was made.")
+    occurred_at: datetime = strawberry.field(description="When it happened (client clock).")
+    local_day: date = strawberry.field(description="The learner's local day it counts for.")
+    created_at: datetime = strawberry.field(description="When the server recorded it.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Attempt":
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            task_db_id=row.task_id,
+            task_id=strawberry.ID(to_global_id("Task", row.task_id)),
+            tries=row.tries,
+            time_spent_ms=row.time_spent_ms,
+            solved=row.solved,
+            source=AttemptSource(row.source),
+            occurred_at=row.occurred_at,
+            local_day=row.local_day,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(description="The task attempted; null if it was deleted.")
+    async def task(self, info: Info) -> Task | None:
+        row = await info.context.loaders.task_by_id.load(self.task_db_id)
+        return Task.from_row(row) if row else None
+
+
+@strawberry.type(description="Consecutive local days with at least one solved task.")
+class Streak:
+    current: int = strawberry.field(
+        description="Days in the streak still alive today or yesterday (0 if broken)."
+    )
+    longest: int = strawberry.field(description="The longest streak ever.")
+    last_active_day: date | None = strawberry.field(
+        description="The last local day with a solved task."
+    )
+
+    @classmethod
+    def from_streak(cls, streak: streaks.Streak, today: date) -> "Streak":
+        return cls(
+            current=streak.current_on(today),
+            longest=streak.longest,
+            last_active_day=streak.last_active_day,
+        )
+
+    @classmethod
+    def from_row(cls, row: Any, now: datetime) -> "Streak":
+        """From a stored streak row with the user's time zone (nulls: no streak yet)."""
+        stored = streaks.Streak(row.current or 0, row.longest or 0, row.last_active_day)
+        return cls.from_streak(stored, now.astimezone(ZoneInfo(row.timezone)).date())
+
+
+@strawberry.type(description="What a learner did on one local day.")
+class DailyActivity:
+    day: date = strawberry.field(description="The local calendar day.")
+    attempts: int = strawberry.field(description="Attempts that day.")
+    solved: int = strawberry.field(description="Attempts that solved their task that day.")
+    time_spent_ms: float = strawberry.field(description="Time spent that day, in ms.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> "DailyActivity":
+        return cls(
+            day=row.day,
+            attempts=row.attempts,
+            solved=row.solved,
+            time_spent_ms=float(row.time_spent_ms),
+        )
+
+
+@strawberry.enum(description="Where an enrollment stands.")
+class EnrollmentStatus(Enum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+@strawberry.type(description="A learner following a course.")
+class Enrollment:
+    course_db_id: strawberry.Private[uuid.UUID]
+    status: EnrollmentStatus = strawberry.field(description="Active, paused or completed.")
+    started_at: datetime = strawberry.field(description="When the learner enrolled.")
+    completed_at: datetime | None = strawberry.field(
+        description="When every active task was first solved."
+    )
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Enrollment":
+        return cls(
+            course_db_id=row.course_id,
+            status=EnrollmentStatus(row.status),
+            started_at=row.started_at,
+            completed_at=row.completed_at,
+        )
+
+    @strawberry.field(description="The course.")
+    async def course(self, info: Info) -> Course | None:
+        row = await info.context.loaders.course_by_id.load(self.course_db_id)
+        return Course.from_row(row) if row else None
