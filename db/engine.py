@@ -1,7 +1,7 @@
 """Engine setup: one async engine per process, asyncpg underneath."""
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, make_url, text
@@ -51,6 +51,16 @@ class Database:
     def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection in a transaction that commits on success and rolls back on error."""
         return self.engine.begin()
+
+    @asynccontextmanager
+    async def rolled_back(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that is always rolled back (checks, dry runs)."""
+        async with self.engine.connect() as conn:
+            transaction = await conn.begin()
+            try:
+                yield conn
+            finally:
+                await transaction.rollback()
 
     async def is_up(self) -> bool:
         """True when the database answers a trivial query."""

@@ -105,6 +105,20 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
+    from gql import maintenance
+
+    with database_url(settings) as url:
+        migrate.upgrade(url)
+        drifted = asyncio.run(
+            maintenance.run_recompute(url, user_id=args.user, check=args.check)
+        )
+    if args.check:
+        sys.stderr.write(f"{drifted} drifted row(s)\n")
+        return 1 if drifted else 0
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     token = auth.mint_token(settings, user_id=args.user, admin=args.admin)
     sys.stdout.write(token + "\n")
@@ -137,6 +151,15 @@ def parser() -> argparse.ArgumentParser:
     import_ = commands.add_parser("import", help="import content from a JSON or YAML file")
     import_.add_argument("file", type=Path)
     import_.set_defaults(handler=cmd_import)
+
+    recompute = commands.add_parser(
+        "recompute", help="rebuild derived per-user state from the attempts"
+    )
+    recompute.add_argument("--user", type=uuid.UUID, default=None, help="only this user")
+    recompute.add_argument(
+        "--check", action="store_true", help="compare only; print drift, exit 1 if any"
+    )
+    recompute.set_defaults(handler=cmd_recompute)
 
     token = commands.add_parser("token", help="print a bearer token for a user")
     token.add_argument("--user", type=uuid.UUID, required=True, help="user id (UUID)")

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.engine import Database
 from domain import recompute
 from gql.ids import to_global_id
 from tests.graphql_client import GraphQLClient
@@ -69,11 +70,7 @@ async def submit(client: GraphQLClient, user: uuid.UUID, **kwargs: Any) -> dict[
 
 async def drift(engine: AsyncEngine) -> list[str]:
     """Every derived row that differs from a recompute from the attempts."""
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
-        try:
-            users = await recompute.list_users(conn)
-            found = await recompute.check_users(conn, user_ids=users)
-        finally:
-            await transaction.rollback()
+    async with Database(engine).rolled_back() as conn:
+        users = await recompute.list_users(conn)
+        found = await recompute.check_users(conn, user_ids=users)
     return [d.describe() for d in found]

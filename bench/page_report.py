@@ -1,0 +1,114 @@
+"""The comparison table and the results file."""
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import loadgen
+
+
+@dataclass(frozen=True)
+class Comparison:
+    floor: loadgen.RunStats
+    api: loadgen.RunStats
+
+    @property
+    def throughput_ratio(self) -> float:
+        return self.api.requests_per_s / self.floor.requests_per_s
+
+    @property
+    def p50_ratio(self) -> float:
+        return self.api.p50_ms / self.floor.p50_ms
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "clients": self.api.clients,
+            "floor": self.floor.as_dict(),
+            "learntrack": self.api.as_dict(),
+            "throughput_ratio": round(self.throughput_ratio, 4),
+            "p50_ratio": round(self.p50_ratio, 2),
+        }
+
+
+COLUMNS = (
+    ("clients", 7),
+    ("floor req/s", 11),
+    ("floor p50/p99 ms", 16),
+    ("learntrack req/s", 16),
+    ("p50/p99 ms", 15),
+    ("req/s lt/floor", 14),
+    ("p50 lt/floor", 12),
+    ("server CPU s", 15),
+    ("PG CPU s floor|lt", 17),
+)
+
+
+def table(comparisons: list[Comparison]) -> str:
+    """A plain-text table, one row per client count."""
+    header = _line(tuple(name for name, _ in COLUMNS))
+    lines = [header, "-" * len(header)]
+    for row in comparisons:
+        cells = (
+            str(row.api.clients),
+            f"{row.floor.requests_per_s:.1f}",
+            f"{row.floor.p50_ms:.1f} / {row.floor.p99_ms:.1f}",
+            f"{row.api.requests_per_s:.1f}",
+            f"{row.api.p50_ms:.1f} / {row.api.p99_ms:.1f}",
+            f"{row.throughput_ratio:.3f}",
+            f"{row.p50_ratio:.1f}x",
+            _cpu_cell(row.api, "server"),
+            f"{_cpu(row.floor, 'postgres')} | {_cpu(row.api, 'postgres')}",
+        )
+        lines.append(_line(cells))
+    return "\n".join(lines)
+
+
+def _line(cells: tuple[str, ...]) -> str:
+    pairs = zip(cells, COLUMNS, strict=True)
+    return " | ".join(cell.rjust(width) for cell, (_, width) in pairs)
+
+
+def _cpu(stats: loadgen.RunStats, group: str) -> str:
+    seconds = stats.cpu_s.get(group)
+    return "n/a" if seconds is None else f"{seconds:.1f}"
+
+
+def _cpu_cell(stats: loadgen.RunStats, group: str) -> str:
+    # Seconds and the share of one core over the run: 100% means one core fully busy.
+    seconds = stats.cpu_s.get(group)
+    if seconds is None:
+        return "n/a"
+    return f"{seconds:.1f} ({seconds / stats.seconds:.0%})"
+
+
+def write_json(path: Path, comparisons: list[Comparison], meta: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"meta": meta, "runs": [row.as_dict() for row in comparisons]}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def environment() -> dict[str, Any]:
+    """What the numbers depend on besides the code: machine, versions, commit."""
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "packages": {
+            name: metadata.version(name)
+            for name in ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "asyncpg")
+        },
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "uncommitted_changes": bool(_git("status", "--porcelain")),
+    }
+
+
+def _git(*args: str) -> str:
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
