@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import attempt_queries as q
-from domain import outcomes, streaks
+from domain import outcomes, streaks, task_queue
 from domain.errors import AttemptRejected
 from domain.outcomes import AttemptOutcome, AttemptRecord, ProgressRecord, TaskStateRecord
 
@@ -34,6 +34,8 @@ class AttemptInput:
     occurred_at: datetime
     source: str
     payload: Any = None
+    # Completes this reservation (task queue); transport metadata, not part of the fingerprint.
+    lease_token: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,16 @@ async def _fold(
     if newly_solved and course.solved_tasks >= course.total_tasks > 0:
         await q.complete_enrollment(conn, user_id, task.course_id, attempt.occurred_at)
     streak = await _update_streak(conn, user_id=user_id, attempt=attempt, day=record.local_day)
+    reservation_error = await task_queue.settle_attempt(
+        conn,
+        user_id=user_id,
+        task_id=attempt.task_id,
+        course_id=task.course_id,
+        solved=attempt.solved,
+        failure_count=state.failure_count,
+        lease_token=attempt.lease_token,
+        now=now,
+    )
     return AttemptOutcome(
         attempt=record,
         section_id=task.section_id,
@@ -217,6 +229,7 @@ async def _fold(
         streak=streak,
         local_today=now.astimezone(ZoneInfo(timezone)).date(),
         new_badge_ids=(),
+        reservation_error=reservation_error,
         replayed=False,
     )
 

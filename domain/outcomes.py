@@ -69,6 +69,9 @@ class AttemptOutcome:
     streak: Streak
     local_today: date
     new_badge_ids: tuple[uuid.UUID, ...]
+    # Set when the attempt carried a lease token that no longer held (e.g. LEASE_EXPIRED);
+    # the attempt itself is recorded all the same.
+    reservation_error: str | None
     replayed: bool
 
 
