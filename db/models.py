@@ -152,7 +152,7 @@ class BadgeRule(Base):
     __tablename__ = "badge_rule"
     __table_args__ = (
         CheckConstraint(_in("type", BADGE_RULE_TYPES), name="type"),
-        Index(None, "type", postgresql_where=text("active")),
+        Index(None, "type", "scope_key", postgresql_where=text("active")),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -162,6 +162,8 @@ class BadgeRule(Base):
     )
     type: Mapped[str] = mapped_column(Text)
     criteria: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    # The section/theme/course id the rule is about, '' when it is about the learner overall.
+    scope_key: Mapped[str] = mapped_column(Text, server_default="")
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = _created_at()
 
@@ -203,6 +205,7 @@ class UserTaskAttempt(Base):
         CheckConstraint(_in("source", ATTEMPT_SOURCES), name="source"),
         Index(None, "user_id", "occurred_at", "id"),
         Index(None, "user_id", "task_id", "occurred_at"),
+        Index(None, "user_id", "local_day"),
         Index(None, "task_id"),
     )
 
