@@ -1,42 +1,44 @@
-"""The ASGI application: GraphQL at /graphql, health at /healthz."""
+"""The ASGI application: GraphQL and GraphiQL at /graphql, probes, metrics.
 
-import logging
+Every request passes, outermost first: request id and access log, CORS (when origins are
+configured), the body size limit, then routing. Every answer, a refusal included, is JSON.
+"""
+
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import orjson
-from cross_web import HTTPException
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from db import engine as db_engine
 from db.engine import Database
-from gql import auth
+from gql import auth, graphiql, health
+from gql.body_limit import BodySizeLimit
 from gql.context import Context, utc_now
+from gql.cors import cors_middleware
+from gql.endpoint import GraphQLEndpoint
+from gql.http_errors import http_exception_response
+from gql.metrics import Metrics
+from gql.request_log import RequestLogging
 from gql.schema import build_schema
 from gql.settings import Settings
 
-log = logging.getLogger(__name__)
 
+class GraphQLApp:
+    """``/graphql``: the schema, and per request a context (identity, loaders, clock)."""
 
-class GraphQLApp(GraphQL[Context, None]):
     def __init__(
         self, settings: Settings, database: Database, clock: Callable[[], datetime]
     ) -> None:
-        super().__init__(
-            build_schema(settings),
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
-            allow_queries_via_get=True,
-        )
         self.settings = settings
         self.database = database
         self.clock = clock
+        self.endpoint = GraphQLEndpoint(build_schema(settings), settings, self.get_context)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         try:
@@ -49,82 +51,8 @@ class GraphQLApp(GraphQL[Context, None]):
             )
         return Context(self.database, self.settings, identity, clock=self.clock)
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
-        return orjson.dumps(data)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        try:
-            response = await self.run(Request(scope, receive))
-        except HTTPException as exc:
-            response = _http_error(exc)
-        await response(scope, receive, send)
-
-
-def _http_error(exc: HTTPException) -> Response:
-    """Strawberry's HTTP refusals as JSON; a mutation over GET is 405 (GraphQL over HTTP)."""
-    if exc.status_code == 400 and "not allowed when using GET" in exc.reason:
-        return JSONResponse(
-            {"errors": [{"message": exc.reason, "extensions": {"code": "METHOD_NOT_ALLOWED"}}]},
-            status_code=405,
-            headers={"Allow": "POST"},
-        )
-    return JSONResponse(
-        {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-        status_code=exc.status_code,
-    )
-
-
-class BodySizeLimit:
-    """Refuses request bodies over ``max_bytes`` with 413, declared or streamed."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {
-                "errors": [
-                    {
-                        "message": "request body too large",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ]
-            },
-            status_code=413,
-        )
-        await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.endpoint(scope, receive, send)
 
 
 def create_app(
@@ -146,12 +74,21 @@ def create_app(
             )
         )
     graphql = GraphQLApp(settings, database, clock)
-
-    async def healthz(request: Request) -> Response:
-        ok = await database.is_up()
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503
-        )
+    metrics = Metrics(database) if settings.metrics else None
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz(database), methods=["GET"]),
+    ]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
+    if settings.graphiql_enabled:
+        routes.append(graphiql.assets())
+    middleware = [
+        Middleware(RequestLogging, observer=metrics),
+        *cors_middleware(settings),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -159,15 +96,12 @@ def create_app(
         if owned:
             await database.dispose()
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ],
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: http_exception_response},
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    return app
 
 
 def app_from_environment() -> Starlette:

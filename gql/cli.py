@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -59,6 +60,8 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from gql import log_format
+
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
 
@@ -68,9 +71,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if args.demo:
             log.info("demo content: %s", asyncio.run(_import(url, DEMO_COURSE_PATH)))
             token = auth.mint_token(settings, user_id=DEMO_LEARNER_ID)
+            # The workers read their settings from the environment: this pre-fills
+            # GraphiQL's Headers tab, unless the caller chose headers of their own.
+            os.environ.setdefault(
+                "LEARNTRACK_GRAPHIQL_DEFAULT_HEADERS",
+                json.dumps({"Authorization": f"Bearer {token}"}),
+            )
             sys.stdout.write(
-                f"\nGraphiQL: http://{args.host}:{args.port}/graphql\n"
-                f"Demo learner token (Headers tab):\n"
+                f"\nGraphiQL: http://{args.host}:{args.port}/graphql"
+                f" (its Headers tab carries the demo learner's token)\n"
+                f"Demo learner token:\n"
                 f'  {{"Authorization": "Bearer {token}"}}\n\n'
             )
             sys.stdout.flush()
@@ -83,6 +93,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             loop="uvloop",
             http="httptools",
             log_level="info",
+            log_config=log_format.logging_config(),
+            # Our access log (gql/request_log.py) leaves out query strings and tokens.
+            access_log=False,
         )
     return 0
 
@@ -110,9 +123,7 @@ def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
 
     with database_url(settings) as url:
         migrate.upgrade(url)
-        drifted = asyncio.run(
-            maintenance.run_recompute(url, user_id=args.user, check=args.check)
-        )
+        drifted = asyncio.run(maintenance.run_recompute(url, user_id=args.user, check=args.check))
     if args.check:
         sys.stderr.write(f"{drifted} drifted row(s)\n")
         return 1 if drifted else 0

@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +85,24 @@ class ErrorPolicy(SchemaExtension):
             # A parse failure passes through the operation hooks on its way out.
             _classify(error)
             raise
+        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+            raise  # The HTTP layer answers these (405 for a mutation over GET).
+        except Exception as error:
+            # A bug before execution (an extension, a validation rule): Strawberry would
+            # show its message; mask it like any other unexpected error.
+            raise _masked(GraphQLError(str(error), original_error=error)) from error
         context = self.execution_context
-        for error in context.pre_execution_errors or ():
-            _classify(error)
+        # Strawberry lists execution errors in pre_execution_errors too: classify each
+        # error once, or a masked one is logged twice under two different ids.
+        classified: dict[int, GraphQLError] = {}
+
+        def once(found: GraphQLError) -> GraphQLError:
+            if id(found) not in classified:
+                classified[id(found)] = _classify(found)
+            return classified[id(found)]
+
+        for found in context.pre_execution_errors or ():
+            once(found)
         result = context.result
         if result is not None and result.errors:
-            result.errors = [_classify(error) for error in result.errors]
+            result.errors = [once(found) for found in result.errors]

@@ -1,13 +1,26 @@
-"""Request limits and validation: depth, aliases, tokens, introspection, suggestions.
+"""Request limits and validation: depth, aliases, tokens, directives, cost, introspection,
+suggestions.
 
 All of them run before execution, so a rejected query never reaches a resolver.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache, partial
+from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
+from graphql import (
+    ASTValidationRule,
+    DirectiveNode,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    ValidationContext,
+    validate,
+)
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -15,10 +28,13 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from gql.errors import ErrorPolicy
+from gql.query_cost import query_cost_rule
+from gql.request_log import OperationRecorder
 from gql.settings import Settings
 
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
@@ -45,25 +61,105 @@ class Validation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
-        context.pre_execution_errors = _validate(
+        errors = _validate(
             context.schema._schema,
             context.graphql_document,
             tuple(context.validation_rules),
             self.hide_suggestions,
         )
+        # Strawberry would run the first operation; the spec's GetOperation() refuses. The
+        # name the client gave is kept only privately (an InitVar); a test pins it.
+        named = context._provided_operation_name is not None
+        if not named and _operations(context.graphql_document) > 1:
+            errors = [*errors, GraphQLError(AMBIGUOUS_OPERATION)]
+        context.pre_execution_errors = errors
         yield
+
+
+AMBIGUOUS_OPERATION = "Must provide operation name if query contains multiple operations."
+
+
+def _operations(document: DocumentNode) -> int:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
+def max_directives_rule(max_directives: int) -> type[ASTValidationRule]:
+    """A rule class refusing documents that use more than ``max_directives`` directives."""
+
+    class MaxDirectivesRule(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            self.count = 0
+
+        def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+            self.count += 1
+
+        def leave_document(self, node: DocumentNode, *_: Any) -> None:
+            if self.count > max_directives:
+                self.report_error(
+                    GraphQLError(
+                        f"'{self.count}' exceeds maximum directive count of {max_directives}"
+                    )
+                )
+
+    return MaxDirectivesRule
+
+
+# Suggestions name fields, types, arguments and enum values a client did not ask about:
+# a map of the schema for someone probing a server whose introspection is off.
+SUGGESTION = re.compile(r"\s*Did you mean\b.*$", re.DOTALL)
+
+
+class ExecutionWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
+    """Coerces variables and arguments with graphql-core's ``hide_suggestions`` on."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
+
+
+class HideSuggestions(SchemaExtension):
+    """Cuts a hint off any message still carrying one (from code not honouring the flag)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        result_errors = context.result.errors if context.result is not None else None
+        for error in (*(context.pre_execution_errors or ()), *(result_errors or ())):
+            error.message = SUGGESTION.sub("", error.message)
+
+
+def execution_context_class(settings: Settings) -> type[StrawberryGraphQLCoreExecutionContext]:
+    """The executor: graphql-core's own, told to hide suggestions when they are off."""
+    if settings.suggestions_enabled:
+        return StrawberryGraphQLCoreExecutionContext
+    return ExecutionWithoutSuggestions
+
+
+@lru_cache(maxsize=64)
+def _rules(
+    max_directives: int, max_cost: int, cost_list_size: int
+) -> tuple[type[ASTValidationRule], ...]:
+    # Built once per configuration: validation results are cached by rule class.
+    return (max_directives_rule(max_directives), query_cost_rule(max_cost, cost_list_size))
 
 
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Factories of the extensions every request runs with, configured by ``settings``."""
+    rules = _rules(settings.max_directives, settings.max_cost, settings.cost_list_size)
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorPolicy,
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(ParserCache, maxsize=512),
         partial(QueryDepthLimiter, max_depth=settings.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(AddValidationRules, list(rules)),
         partial(Validation, hide_suggestions=not settings.suggestions_enabled),
+        OperationRecorder,
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
+    if not settings.suggestions_enabled:
+        extensions.append(HideSuggestions)
     return extensions

@@ -9,7 +9,7 @@ from gql.content.schema import ContentQuery
 from gql.content.types import Course, Section, Task, Theme
 from gql.learning.enrollment import EnrollmentMutation
 from gql.learning.submit_attempt import SubmitAttemptMutation
-from gql.limits import schema_extensions
+from gql.limits import execution_context_class, schema_extensions
 from gql.settings import Settings
 from gql.viewer.schema import ViewerQuery
 from gql.viewer.update_viewer import UpdateViewerMutation
@@ -39,4 +39,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[Course, Section, Theme, Task, Badge],
         extensions=schema_extensions(settings),
+        execution_context_class=execution_context_class(settings),
     )

@@ -59,7 +59,8 @@ def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path) -> None:
         while time.monotonic() - started < READY_WITHIN_SECONDS + 20:
             assert proc.poll() is None, "".join(output)
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                # /healthz answers once the process is up; /readyz once it can serve.
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     ready_after = time.monotonic() - started
                     break
             except httpx.TransportError:
@@ -87,6 +88,7 @@ def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path) -> None:
         graphiql = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"})
         assert graphiql.status_code == 200
         assert "graphiql" in graphiql.text.lower()
+        assert f"Bearer {token.group(1)}" in graphiql.text  # The Headers tab, pre-filled.
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,155 @@
+"""``/graphql`` over HTTP (https://graphql.github.io/graphql-over-http/draft/).
+
+GET serves GraphiQL to a browser, or runs a query; POST runs a query or a mutation. The
+response's media type is negotiated: with ``application/graphql-response+json`` a request
+that could not be executed (parse, validation or variable errors) is a 400 without
+``data``; with legacy ``application/json`` every well-formed request is a 200. Malformed
+requests are refused with a 4xx before anything runs, whatever the media type.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from gql import graphiql, graphql_request, media_types
+from gql.context import Context
+from gql.http_errors import RequestRefused, error_body, refusal_response
+from gql.request_log import current_request
+from gql.settings import Settings
+
+ContextFactory = Callable[[Request, Any], Awaitable[Context]]
+
+QUERIES = frozenset({OperationType.QUERY})
+QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self, schema: strawberry.Schema, settings: Settings, make_context: ContextFactory
+    ) -> None:
+        self.schema = schema
+        self.settings = settings
+        self.make_context = make_context
+        self.limits = graphql_request.RequestLimits.from_settings(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(Request(scope, receive))
+        response.headers["Vary"] = "Accept"
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
+        accept = request.headers.get("accept")
+        is_get = request.method in ("GET", "HEAD")
+        if is_get and not request.scope["query_string"] and media_types.accepts_html(accept):
+            if not self.settings.graphiql_enabled:
+                return self._refused(RequestRefused(404, "GraphiQL is not enabled on this server"))
+            return graphiql.page(request, self.settings)
+        media_type = media_types.negotiate(accept)
+        if media_type is None:
+            return self._refused(
+                RequestRefused(
+                    406,
+                    f"this endpoint answers in {media_types.GRAPHQL_RESPONSE_JSON}"
+                    f" or {media_types.JSON} (UTF-8)",
+                )
+            )
+        try:
+            if is_get:
+                parsed = graphql_request.from_query_string(
+                    request.scope["query_string"], self.limits
+                )
+            else:
+                parsed = await graphql_request.from_body(request, self.limits)
+        except RequestRefused as refused:
+            return self._refused(refused, media_type)
+        return await self._execute(request, parsed, media_type, QUERIES if is_get else None)
+
+    async def _execute(
+        self,
+        request: Request,
+        parsed: graphql_request.GraphQLRequest,
+        media_type: str,
+        only: frozenset[OperationType] | None,
+    ) -> Response:
+        context = await self.make_context(request, None)
+        record = current_request.get()
+        if record is not None and context.identity is not None:
+            record.user_id = str(context.identity.user_id)
+        try:
+            result = await self.schema.execute(
+                parsed.query,
+                variable_values=parsed.variables,
+                context_value=context,
+                operation_name=parsed.operation_name,
+                allowed_operation_types=only or QUERIES_AND_MUTATIONS,
+            )
+        except InvalidOperationTypeError as exc:
+            if only is not None and exc.operation_type == OperationType.MUTATION:
+                return self._refused(
+                    RequestRefused(
+                        405,
+                        "mutations are not allowed over GET: use POST",
+                        headers={"Allow": "POST"},
+                    ),
+                    media_type,
+                )
+            return self._request_error(
+                f"{exc.operation_type.value} operations are not served over HTTP", media_type
+            )
+        except CannotGetOperationTypeError as exc:
+            return self._request_error(exc.as_http_error_reason(), media_type)
+        return self._result(result, media_type)
+
+    def _result(self, result: ExecutionResult, media_type: str) -> Response:
+        errors = result.errors or []
+        codes = [(error.extensions or {}).get("code", "") for error in errors]
+        _note_codes(codes)
+        # No path on any error and no data: the request failed before execution began.
+        request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
+        body: dict[str, Any] = {}
+        status = 200
+        if media_type == media_types.GRAPHQL_RESPONSE_JSON and request_error:
+            status = 500 if "INTERNAL_SERVER_ERROR" in codes else 400
+        else:
+            body["data"] = result.data
+        if errors:
+            body["errors"] = [error.formatted for error in errors]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        return _json(orjson.dumps(body), status, media_type)
+
+    def _request_error(self, message: str, media_type: str) -> Response:
+        """A well-formed request that names no operation it can run."""
+        _note_codes(["BAD_REQUEST"])
+        if media_type == media_types.GRAPHQL_RESPONSE_JSON:
+            return _json(error_body(message, "BAD_REQUEST"), 400, media_type)
+        body = {"data": None, **orjson.loads(error_body(message, "BAD_REQUEST"))}
+        return _json(orjson.dumps(body), 200, media_type)
+
+    def _refused(self, refused: RequestRefused, media_type: str = media_types.JSON) -> Response:
+        _note_codes([refused.code])
+        return refusal_response(refused, media_type)
+
+
+def _note_codes(codes: list[str]) -> None:
+    record = current_request.get()
+    if record is not None:
+        record.error_codes.extend(codes)
+
+
+def _json(body: bytes, status: int, media_type: str) -> Response:
+    return Response(
+        body,
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        # Answers depend on the bearer token: no shared cache may keep them.
+        headers={"Cache-Control": "no-store"},
+    )
