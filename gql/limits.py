@@ -22,11 +22,11 @@ from graphql import (
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -139,21 +139,32 @@ def execution_context_class(settings: Settings) -> type[StrawberryGraphQLCoreExe
 
 @lru_cache(maxsize=64)
 def _rules(
-    max_directives: int, max_cost: int, cost_list_size: int
+    max_depth: int, max_alias_count: int, max_directives: int, max_cost: int, list_size: int
 ) -> tuple[type[ASTValidationRule], ...]:
-    # Built once per configuration: validation results are cached by rule class.
-    return (max_directives_rule(max_directives), query_cost_rule(max_cost, cost_list_size))
+    # One set of rule classes per configuration: validation results are cached by rule
+    # class, and Strawberry's QueryDepthLimiter and MaxAliasesLimiter extensions, built per
+    # request, would bring new classes every time and the cache would never hit.
+    return (
+        query_depth_limiter.create_validator(max_depth, None),
+        max_aliases.create_validator(max_alias_count),
+        max_directives_rule(max_directives),
+        query_cost_rule(max_cost, list_size),
+    )
 
 
 def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Factories of the extensions every request runs with, configured by ``settings``."""
-    rules = _rules(settings.max_directives, settings.max_cost, settings.cost_list_size)
+    rules = _rules(
+        settings.max_depth,
+        settings.max_aliases,
+        settings.max_directives,
+        settings.max_cost,
+        settings.cost_list_size,
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorPolicy,
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(ParserCache, maxsize=512),
-        partial(QueryDepthLimiter, max_depth=settings.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(AddValidationRules, list(rules)),
         partial(Validation, hide_suggestions=not settings.suggestions_enabled),
         OperationRecorder,
