@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from gql import loaders
+from gql import limits, loaders
 from tests.conftest import StatementCounter
 from tests.graphql_client import GraphQLClient, error_codes
 
@@ -133,3 +133,15 @@ async def test_validation_errors_stay_readable(client: GraphQLClient) -> None:
     body = await client.execute("{ courses { nope } }")
 
     assert "nope" in body["errors"][0]["message"]
+
+
+async def test_a_repeated_document_is_validated_once(client: GraphQLClient) -> None:
+    query = "query Repeated { courses(first: 1) { pageInfo { hasNextPage } } }"
+    await client.execute(query)
+    before = limits._validate.cache_info()
+
+    for _ in range(3):
+        await client.execute(query)
+
+    after = limits._validate.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
