@@ -27,10 +27,7 @@ async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> str:
     Two different users may share a lock key (a 64-bit hash); that only serialises them.
     """
     await conn.execute(
-        text(
-            "SELECT pg_advisory_xact_lock("
-            "hashtextextended(CAST(CAST(:u AS uuid) AS text), 0))"
-        ),
+        text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(:u AS uuid) AS text), 0))"),
         {"u": user_id},
     )
     row = (
@@ -43,7 +40,13 @@ async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> str:
             ),
             {"u": user_id},
         )
-    ).one()
+    ).one_or_none()
+    if row is None:
+        # A concurrent first request (an enrollment, a reservation) committed the user row
+        # after this statement's snapshot: the insert waited for it and did nothing.
+        row = (
+            await conn.execute(text("SELECT timezone FROM users WHERE id = :u"), {"u": user_id})
+        ).one()
     return str(row.timezone)
 
 

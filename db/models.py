@@ -89,6 +89,9 @@ class Course(Base):
     order_index: Mapped[int] = mapped_column(Integer, server_default="0")
     total_tasks_cached: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = _created_at()
+    # Task-queue overrides (retry ladder, review policy), validated by domain.retry_policy;
+    # null means the defaults.
+    queue_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class Section(Base):
@@ -213,7 +216,9 @@ class UserTaskAttempt(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
-    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    # No foreign key: the fact outlives its task, so deleting a task keeps the learner's
+    # daily activity, streak and badges, and the attempt id stays taken for replays.
+    task_id: Mapped[uuid.UUID] = mapped_column(UUID)
     theme_id: Mapped[uuid.UUID] = mapped_column(UUID)
     section_id: Mapped[uuid.UUID] = mapped_column(UUID)
     course_id: Mapped[uuid.UUID] = mapped_column(UUID)
@@ -400,6 +405,21 @@ class UserTaskQueue(Base):
             postgresql_where=text("state IN ('queued', 'reserved')"),
         ),
         Index(None, "task_id"),
+        # At most one marker per task whose retries ran out (served only on explicit request).
+        Index(
+            "uq_user_task_queue_expired_task",
+            "user_id",
+            "task_id",
+            unique=True,
+            postgresql_where=text("state = 'expired'"),
+        ),
+        # Completing, extending and releasing find a reservation by its lease token.
+        Index(
+            None,
+            "user_id",
+            "lease_token",
+            postgresql_where=text("lease_token IS NOT NULL"),
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(

@@ -76,7 +76,9 @@ BUILD = [
     " CAST(CAST(sum(time_spent_ms) AS bigint) / count(*) AS int) AS average_time_ms,"
     " min(occurred_at) AS first_attempt_at, max(occurred_at) AS last_attempt_at,"
     " min(occurred_at) FILTER (WHERE solved) AS solved_at"
-    " FROM user_task_attempt WHERE user_id = ANY(:users) GROUP BY user_id, task_id",
+    # Attempts outlive a deleted task; its state went with it.
+    " FROM user_task_attempt a WHERE user_id = ANY(:users)"
+    " AND EXISTS (SELECT 1 FROM task t WHERE t.id = a.task_id) GROUP BY user_id, task_id",
     "CREATE TEMP TABLE expected_section_progress ON COMMIT DROP AS"
     " SELECT user_id, section_id, course_id, "
     + _progress_columns()

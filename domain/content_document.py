@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from db import models
+from domain import retry_policy
 from domain.errors import ContentImportError, Problem
 
 SUFFIXES = (".json", ".yaml", ".yml")
@@ -101,6 +102,8 @@ class CourseEntry(_Entry):
     title: Title
     description: str = ""
     order: Order | None = None
+    # Task-queue overrides; absent = the default retry ladder (see domain.retry_policy).
+    queue_policy: retry_policy.PolicyDocument | None = None
     sections: list[SectionEntry] = Field(default_factory=list)
 
 

@@ -96,7 +96,7 @@ async def import_content(conn: AsyncConnection, *, document: ContentDocument) ->
         conn,
         COURSE,
         rows.courses,
-        {"title": Text, "description": Text, "order_index": Integer},
+        {"title": Text, "description": Text, "order_index": Integer, "queue_policy": JSONB},
     )
     sections = await _upsert(
         conn,

@@ -51,6 +51,14 @@ class AttemptRejected(DomainError):
         self.code = code
 
 
+class QueueRequestRejected(DomainError):
+    """A task-queue command (reserve, extend, release) was refused; nothing changed."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class CourseNotFound(DomainError):
     code = "COURSE_NOT_FOUND"
 

@@ -10,6 +10,7 @@ from gql.content.types import Course, Section, Task, Theme
 from gql.learning.enrollment import EnrollmentMutation
 from gql.learning.submit_attempt import SubmitAttemptMutation
 from gql.limits import execution_context_class, schema_extensions
+from gql.queue.schema import QueueMutation
 from gql.settings import Settings
 from gql.viewer.schema import ViewerQuery
 from gql.viewer.update_viewer import UpdateViewerMutation
@@ -21,7 +22,7 @@ class Query(ContentQuery, ViewerQuery):
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(SubmitAttemptMutation, EnrollmentMutation, UpdateViewerMutation):
+class Mutation(SubmitAttemptMutation, EnrollmentMutation, UpdateViewerMutation, QueueMutation):
     pass
 
 

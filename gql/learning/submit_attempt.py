@@ -17,6 +17,7 @@ from gql.errors import BadUserInput
 from gql.ids import parse_id
 from gql.learning.types import Attempt, AttemptSource, Streak
 from gql.progress.types import Progress, TaskState
+from gql.queue.types import ReservationErrorCode
 
 MAX_BATCH = 100
 
@@ -37,6 +38,11 @@ class SubmitAttemptInput:
     source: AttemptSource = strawberry.field(description="Where the attempt was made.")
     payload: JSON | None = strawberry.field(
         default=None, description="The learner's answer or any client data (size-limited)."
+    )
+    lease_token: uuid.UUID | None = strawberry.field(
+        default=None,
+        description="The lease token of the reservation this attempt completes (reserveTasks); "
+        "not part of the idempotency fingerprint.",
     )
 
 
@@ -75,6 +81,11 @@ class SubmitAttemptSuccess:
     replayed: bool = strawberry.field(
         description="True when this id was recorded before and this is the stored result."
     )
+    reservation_error: ReservationErrorCode | None = strawberry.field(
+        default=None,
+        description="Set when `leaseToken` no longer held: the attempt is recorded, the queue "
+        "is unchanged.",
+    )
 
 
 SubmitAttemptPayload = Annotated[
@@ -98,6 +109,7 @@ def _to_domain(item: SubmitAttemptInput) -> attempts.AttemptInput:
         occurred_at=item.occurred_at,
         source=item.source.value,
         payload=item.payload,
+        lease_token=item.lease_token,
     )
 
 
@@ -119,6 +131,9 @@ async def _payload(
         streak=Streak.from_streak(result.streak, result.local_today),
         new_badges=[Badge.from_row(row) for row in badges if row],
         replayed=result.replayed,
+        reservation_error=ReservationErrorCode(result.reservation_error)
+        if result.reservation_error
+        else None,
     )
 
 

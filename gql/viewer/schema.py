@@ -14,6 +14,8 @@ from gql.content.types import Info
 from gql.errors import BadUserInput
 from gql.ids import parse_id
 from gql.learning.types import Attempt, DailyActivity, Enrollment, Streak
+from gql.queue import preview as queue_preview
+from gql.queue.types import QueueEntry
 
 MAX_ACTIVITY_DAYS = 400
 MAX_PAGE = 100
@@ -109,6 +111,20 @@ class Viewer:
             end_cursor=_cursor(page[-1].occurred_at, page[-1].id) if page else None,
             has_next_page=len(rows) > first,
         )
+
+    @strawberry.field(
+        description="What the queue would serve the viewer next in a course, in serving order; "
+        "reserves nothing. Null for an unknown course."
+    )
+    async def queue(
+        self,
+        info: Info,
+        course_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Global id of the course.")
+        ],
+        first: Annotated[int, strawberry.argument(description="How many entries, 1 to 50.")] = 10,
+    ) -> list[QueueEntry] | None:
+        return await queue_preview.preview_queue(info, self.db_id, course_id, first)
 
 
 @strawberry.type

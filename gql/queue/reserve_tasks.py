@@ -1,0 +1,96 @@
+"""reserveTasks: hand the viewer the next tasks of a course, each under a lease."""
+
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from domain import reservations
+from domain.errors import QueueRequestRejected
+from gql.content.types import Info
+from gql.ids import parse_id
+from gql.queue.types import Reservation
+
+
+@strawberry.enum(description="Why nothing was reserved.")
+class ReserveTasksErrorCode(Enum):
+    COURSE_NOT_FOUND = "COURSE_NOT_FOUND"
+    SECTION_NOT_FOUND = "SECTION_NOT_FOUND"
+    THEME_NOT_FOUND = "THEME_NOT_FOUND"
+    NO_ACTIVE_TASKS = "NO_ACTIVE_TASKS"
+    INVALID_LIMIT = "INVALID_LIMIT"
+    INVALID_VISIBILITY = "INVALID_VISIBILITY"
+
+
+@strawberry.type(description="Nothing was reserved.")
+class ReserveTasksError:
+    code: ReserveTasksErrorCode = strawberry.field(description="What was wrong.")
+    message: str = strawberry.field(description="Human-readable explanation.")
+
+
+@strawberry.type(description="The tasks reserved, in serving order (empty: nothing is due).")
+class ReserveTasksSuccess:
+    reservations: list[Reservation] = strawberry.field(description="The reservations made.")
+
+
+ReserveTasksPayload = Annotated[
+    ReserveTasksSuccess | ReserveTasksError,
+    strawberry.union("ReserveTasksPayload", description="Result of a reservation request."),
+]
+
+
+@strawberry.type
+class ReserveTasksMutation:
+    @strawberry.mutation(
+        description="Reserve the viewer's next tasks of a course: due retries first, then due "
+        "reviews, then new tasks in course order. Never waits for other reservers; concurrent "
+        "callers get disjoint tasks."
+    )
+    async def reserve_tasks(
+        self,
+        info: Info,
+        course_id: Annotated[
+            strawberry.ID, strawberry.argument(description="Global id of the course.")
+        ],
+        limit: Annotated[int, strawberry.argument(description="How many tasks, 1 to 50.")] = 10,
+        section_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only tasks of this section (then expired retries are served too)."
+            ),
+        ] = None,
+        theme_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only tasks of this theme (then expired retries are served too)."
+            ),
+        ] = None,
+        same_theme: Annotated[
+            bool,
+            strawberry.argument(description="Take every task from the theme of the first pick."),
+        ] = False,
+        visibility_seconds: Annotated[
+            int,
+            strawberry.argument(description="How long the reservations last, 10 s to 12 h."),
+        ] = reservations.DEFAULT_VISIBILITY_SECONDS,
+    ) -> ReserveTasksPayload:
+        user_id = info.context.user_id
+        course = parse_id(course_id, "Course")
+        section = parse_id(section_id, "Section") if section_id is not None else None
+        theme = parse_id(theme_id, "Theme") if theme_id is not None else None
+        try:
+            async with info.context.database.transaction() as conn:
+                reserved = await reservations.reserve_tasks(
+                    conn,
+                    user_id=user_id,
+                    course_id=course,
+                    limit=limit,
+                    section_id=section,
+                    theme_id=theme,
+                    same_theme=same_theme,
+                    visibility_seconds=visibility_seconds,
+                    now=info.context.now(),
+                )
+        except QueueRequestRejected as error:
+            return ReserveTasksError(code=ReserveTasksErrorCode(error.code), message=error.message)
+        return ReserveTasksSuccess(reservations=[Reservation.from_reservation(r) for r in reserved])
