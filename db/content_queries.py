@@ -130,3 +130,37 @@ async def badges_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[
         {"ids": list(ids)},
     )
     return _aligned(result.all(), ids)
+
+
+async def list_badges(conn: AsyncConnection, *, include_inactive: bool) -> list[Row[Any]]:
+    """The badge catalog by key."""
+    condition = "true" if include_inactive else "active"
+    result = await conn.execute(
+        text(
+            "SELECT id, key, name, description, media, active FROM badge"
+            f" WHERE {condition} ORDER BY key, id"
+        )
+    )
+    return list(result.all())
+
+
+async def course_trees(
+    conn: AsyncConnection, course_ids: Sequence[uuid.UUID]
+) -> list[tuple[list[Row[Any]], list[Row[Any]], list[Row[Any]]]]:
+    """Per course: its sections, themes and active tasks, each in display order.
+
+    Three statements on one connection for any number of courses and tasks.
+    """
+    sections = await sections_by_course(conn, course_ids)
+    section_ids = [row.id for rows in sections for row in rows]
+    themes = await themes_by_section(conn, section_ids)
+    theme_ids = [row.id for rows in themes for row in rows]
+    tasks = await active_tasks_by_theme(conn, theme_ids)
+    themes_of = dict(zip(section_ids, themes, strict=True))
+    tasks_of = dict(zip(theme_ids, tasks, strict=True))
+    trees = []
+    for course_sections in sections:
+        course_themes = [t for s in course_sections for t in themes_of[s.id]]
+        course_tasks = [k for t in course_themes for k in tasks_of[t.id]]
+        trees.append((course_sections, course_themes, course_tasks))
+    return trees

@@ -17,7 +17,8 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import attempt_queries as q
-from domain import outcomes, streaks, task_queue
+from domain import badge_awards, outcomes, streaks, task_queue
+from domain.badge_facts import Counts
 from domain.errors import AttemptRejected
 from domain.outcomes import AttemptOutcome, AttemptRecord, ProgressRecord, TaskStateRecord
 
@@ -219,6 +220,25 @@ async def _fold(
         lease_token=attempt.lease_token,
         now=now,
     )
+    new_badges = (
+        await badge_awards.award_for_attempt(
+            conn,
+            badge_awards.AttemptEvent(
+                user_id=user_id,
+                attempt_id=attempt.id,
+                occurred_at=attempt.occurred_at,
+                local_day=record.local_day,
+                theme_id=task.theme_id,
+                section_id=task.section_id,
+                course_id=task.course_id,
+                section=Counts(section.solved_tasks, section.total_tasks),
+                course=Counts(course.solved_tasks, course.total_tasks),
+                longest_streak=streak.longest,
+            ),
+        )
+        if attempt.solved
+        else ()
+    )
     return AttemptOutcome(
         attempt=record,
         section_id=task.section_id,
@@ -228,7 +248,7 @@ async def _fold(
         course_progress=ProgressRecord.from_row(course),
         streak=streak,
         local_today=now.astimezone(ZoneInfo(timezone)).date(),
-        new_badge_ids=(),
+        new_badge_ids=new_badges,
         reservation_error=reservation_error,
         replayed=False,
     )

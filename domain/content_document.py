@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from db import models
-from domain import retry_policy
+from domain import badge_rules, retry_policy
 from domain.errors import ContentImportError, Problem
 
 SUFFIXES = (".json", ".yaml", ".yml")
@@ -160,10 +160,19 @@ def _validate(data: object, *, source: str) -> ContentDocument:
     except ValidationError as error:
         problems = [Problem(_path(e["loc"]), e["msg"]) for e in error.errors()]
     else:
-        problems = list(_duplicate_keys(document))
+        problems = list(_duplicate_keys(document)) + list(_rule_problems(document))
     if problems:
         raise ContentImportError(_describe(problems, source), problems)
     return document
+
+
+def _rule_problems(document: ContentDocument) -> Iterator[Problem]:
+    for b, badge in enumerate(document.badges):
+        for r, rule in enumerate(badge.rules):
+            _, problems = badge_rules.validate(
+                rule.type, rule.criteria, path=f"badges[{b}].rules[{r}]."
+            )
+            yield from problems
 
 
 def _duplicate_keys(document: ContentDocument) -> Iterator[Problem]:

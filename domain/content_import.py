@@ -35,7 +35,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.type_api import TypeEngine
 
 from db import models
+from domain import badge_admin
 from domain.content_document import ContentDocument
+from domain.errors import ContentImportError, InvalidBadgeRule
 
 COURSE = models.Base.metadata.tables["course"]
 SECTION = models.Base.metadata.tables["section"]
@@ -132,11 +134,12 @@ async def import_content(conn: AsyncConnection, *, document: ContentDocument) ->
         rows.badges,
         {"name": Text, "description": Text, "media": JSONB, "active": Boolean},
     )
+    await _resolve_rule_references(conn, rows.rules)
     rules = await _upsert(
         conn,
         RULE,
         rows.rules,
-        {"type": Text, "criteria": JSONB, "active": Boolean},
+        {"type": Text, "criteria": JSONB, "scope_key": Text, "active": Boolean},
         parent=(BADGE, "badge_id"),
     )
     return ImportResult(
@@ -147,6 +150,20 @@ async def import_content(conn: AsyncConnection, *, document: ContentDocument) ->
         badges=badges,
         rules=Changes(rules.created, rules.updated, await _deactivate_missing_rules(conn, rows)),
     )
+
+
+async def _resolve_rule_references(conn: AsyncConnection, rules: list[dict[str, Any]]) -> None:
+    # Content keys in criteria become ids once the content of this file is in place.
+    problems = []
+    for rule in rules:
+        try:
+            rule["criteria"], rule["scope_key"] = await badge_admin.resolve_criteria(
+                conn, rule["type"], rule["criteria"], path=rule.pop("path")
+            )
+        except InvalidBadgeRule as error:
+            problems += error.problems
+    if problems:
+        raise ContentImportError("invalid badge rules; nothing was written", problems)
 
 
 class _Rows:
@@ -170,7 +187,9 @@ class _Rows:
         for b, badge in enumerate(document.badges):
             self.badges.append(_row(badge, b))
             for r, rule in enumerate(badge.rules):
-                self.rules.append(_row(rule, r, parent_key=badge.key))
+                self.rules.append(
+                    {**_row(rule, r, parent_key=badge.key), "path": f"badges[{b}].rules[{r}]."}
+                )
 
 
 _CHILDREN = {"sections", "themes", "tasks", "rules"}

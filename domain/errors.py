@@ -69,3 +69,17 @@ class NotEnrolled(DomainError):
 
 class EnrollmentCompleted(DomainError):
     code = "ALREADY_COMPLETED"
+
+
+class InvalidBadgeRule(DomainError):
+    """A badge or rule was refused; ``problems`` name the JSON path of each bad field."""
+
+    code = "INVALID_CRITERIA"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in self.problems))
+
+
+class BadgeNotFound(DomainError):
+    code = "NOT_FOUND"

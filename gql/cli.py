@@ -130,6 +130,22 @@ def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_badges_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from gql import maintenance
+
+    with database_url(settings) as url:
+        migrate.upgrade(url)
+        awards = asyncio.run(
+            maintenance.run_backfill(url, rule_id=args.rule, dry_run=args.dry_run, after=args.after)
+        )
+    verb = "would award" if args.dry_run else "awarded"
+    for key, count in sorted(awards.items()):
+        sys.stdout.write(f"{key}: {verb} {count} learner(s)\n")
+    if not awards:
+        sys.stdout.write("nothing to award\n")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     token = auth.mint_token(settings, user_id=args.user, admin=args.admin)
     sys.stdout.write(token + "\n")
@@ -171,6 +187,18 @@ def parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="compare only; print drift, exit 1 if any"
     )
     recompute.set_defaults(handler=cmd_recompute)
+
+    badges = commands.add_parser("badges", help="badge maintenance")
+    badge_commands = badges.add_subparsers(dest="badges_command", required=True)
+    backfill = badge_commands.add_parser(
+        "backfill", help="award badges retroactively from existing attempts"
+    )
+    backfill.add_argument("--rule", type=uuid.UUID, default=None, help="only this rule id")
+    backfill.add_argument("--dry-run", action="store_true", help="count only, write nothing")
+    backfill.add_argument(
+        "--after", type=uuid.UUID, default=None, help="resume after this learner id"
+    )
+    backfill.set_defaults(handler=cmd_badges_backfill)
 
     token = commands.add_parser("token", help="print a bearer token for a user")
     token.add_argument("--user", type=uuid.UUID, required=True, help="user id (UUID)")

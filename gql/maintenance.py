@@ -1,13 +1,15 @@
-"""Batch maintenance run from the CLI: recompute (rebuild or check) derived per-user state."""
+"""Batch maintenance run from the CLI: recompute derived state, backfill badges."""
 
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 
 from tqdm import tqdm
 
+from db import content_queries
 from db import engine as db_engine
-from domain import recompute
+from domain import badge_backfill, recompute
 
 BATCH_SIZE = 200
 
@@ -46,3 +48,37 @@ async def _check_batch(database: db_engine.Database, batch: Sequence[uuid.UUID])
     for drift in found:
         sys.stdout.write(drift.describe() + "\n")
     return len(found)
+
+
+async def run_backfill(
+    database_url: str,
+    *,
+    rule_id: uuid.UUID | None,
+    dry_run: bool,
+    after: uuid.UUID | None,
+    batch_size: int = BATCH_SIZE,
+) -> Counter[str]:
+    """Award badges retroactively, a batch of learners per transaction; returns counts by key.
+
+    Learners go in id order and each batch commits, so an interrupted run resumes with
+    ``after`` = the last learner printed; awarding twice is impossible anyway.
+    """
+    database = db_engine.Database(db_engine.create_engine(database_url, pool_size=1))
+    totals: Counter[uuid.UUID] = Counter()
+    try:
+        users = await database.read(badge_backfill.list_learners, after=after)
+        rule_ids = [rule_id] if rule_id else None
+        with tqdm(total=len(users), unit="learner", file=sys.stderr, disable=None) as bar:
+            for batch in _batches(users, batch_size):
+                context = database.rolled_back() if dry_run else database.transaction()
+                async with context as conn:
+                    result = await badge_backfill.backfill_users(
+                        conn, user_ids=batch, rule_ids=rule_ids, dry_run=dry_run
+                    )
+                totals.update(result.awards)
+                bar.update(len(batch))
+                bar.set_postfix_str(f"last learner {batch[-1]}")
+        names = await database.read(content_queries.badges_by_id, list(totals))
+    finally:
+        await database.dispose()
+    return Counter({row.key: totals[row.id] for row in names if row})

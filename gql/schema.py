@@ -4,7 +4,9 @@ from typing import Any
 
 import strawberry
 
-from gql.badges.types import Badge
+from gql import fast_execution
+from gql.badges.schema import BadgeAdminMutation, BadgeQuery
+from gql.badges.types import Badge, BadgeRule
 from gql.content.schema import ContentQuery
 from gql.content.types import Course, Section, Task, Theme
 from gql.learning.enrollment import EnrollmentMutation
@@ -17,12 +19,18 @@ from gql.viewer.update_viewer import UpdateViewerMutation
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(ContentQuery, ViewerQuery):
+class Query(ContentQuery, ViewerQuery, BadgeQuery):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(SubmitAttemptMutation, EnrollmentMutation, UpdateViewerMutation, QueueMutation):
+class Mutation(
+    SubmitAttemptMutation,
+    EnrollmentMutation,
+    UpdateViewerMutation,
+    BadgeAdminMutation,
+    QueueMutation,
+):
     pass
 
 
@@ -35,10 +43,14 @@ class Schema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the limits and error policy that ``settings`` ask for."""
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
-        types=[Course, Section, Theme, Task, Badge],
+        types=[Course, Section, Theme, Task, Badge, BadgeRule],
         extensions=schema_extensions(settings),
-        execution_context_class=execution_context_class(settings),
+        execution_context_class=fast_execution.with_leaf_fast_path(
+            execution_context_class(settings)
+        ),
     )
+    fast_execution.shortcut_prefetched(schema._schema)
+    return schema

@@ -5,7 +5,12 @@ from pathlib import Path
 from gql.schema import build_schema
 from gql.settings import Settings
 
-BUILT_IN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"} | {"DateTime", "Date", "JSON", "UUID"}
+BUILT_IN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"} | {
+    "DateTime",
+    "Date",
+    "JSON",
+    "UUID",
+}
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 

@@ -1,13 +1,57 @@
-"""Badges a learner can earn."""
+"""Badges a learner can earn, the rules that award them, and the viewer's progress."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from gql.content.types import Node
+from gql.content.types import Info, Node
 from gql.ids import to_global_id
+
+
+@strawberry.type(description="One way to earn a badge: a typed rule with its criteria.")
+class BadgeRule(Node):
+    db_id: strawberry.Private[uuid.UUID]
+    key: str = strawberry.field(description="Stable external key.")
+    type: str = strawberry.field(description="The rule type, e.g. section_completed or streak.")
+    criteria: JSON = strawberry.field(description="The rule's criteria, content keys resolved.")
+    active: bool = strawberry.field(description="Whether the rule still awards its badge.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> "BadgeRule":
+        return cls(
+            id=strawberry.ID(to_global_id("BadgeRule", row.id)),
+            db_id=row.id,
+            key=row.key,
+            type=row.type,
+            criteria=row.criteria,
+            active=row.active,
+        )
+
+
+@strawberry.type(description="How far the viewer is on one rule of a badge.")
+class BadgeRuleProgress:
+    rule_id: strawberry.ID = strawberry.field(description="Global id of the rule.")
+    type: str = strawberry.field(description="The rule type.")
+    earned: bool = strawberry.field(description="Whether the viewer holds the badge by it.")
+    awarded_at: datetime | None = strawberry.field(
+        description="When the qualifying attempt occurred, if earned."
+    )
+    current: int = strawberry.field(description="Progress so far, e.g. 4 (days, tasks).")
+    target: int = strawberry.field(description="What the rule asks for, e.g. 7.")
+
+    @classmethod
+    def from_progress(cls, progress: Any) -> "BadgeRuleProgress":
+        return cls(
+            rule_id=strawberry.ID(to_global_id("BadgeRule", progress.rule_id)),
+            type=progress.rule_type,
+            earned=progress.earned,
+            awarded_at=progress.awarded_at,
+            current=progress.current,
+            target=progress.target,
+        )
 
 
 @strawberry.type(description="A badge a learner can earn.")
@@ -30,3 +74,44 @@ class Badge(Node):
             media=row.media,
             active=row.active,
         )
+
+    @strawberry.field(description="The rules that award this badge.")
+    async def rules(self, info: Info) -> list[BadgeRule]:
+        rows = await info.context.loaders.rules_by_badge.load(self.db_id)
+        return [BadgeRule.from_row(row) for row in rows]
+
+    @strawberry.field(description="The viewer's progress on each rule; needs a bearer token.")
+    async def progress(self, info: Info) -> list[BadgeRuleProgress] | None:
+        key = (info.context.user_id, self.db_id)
+        rows = await info.context.loaders.badge_progress.load(key)
+        return [BadgeRuleProgress.from_progress(row) for row in rows]
+
+
+@strawberry.type(description="A badge the viewer holds.")
+class Award:
+    badge_db_id: strawberry.Private[uuid.UUID]
+    context: JSON = strawberry.field(
+        description="What it was earned for, e.g. {sectionId}; {} for the learner overall."
+    )
+    awarded_at: datetime = strawberry.field(
+        description="When the qualifying attempt occurred (not when it was processed)."
+    )
+    retroactive: bool = strawberry.field(
+        description="Awarded later by a backfill: clients may skip celebrating it."
+    )
+    attempt_id: uuid.UUID | None = strawberry.field(description="The attempt that earned it.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Award":
+        return cls(
+            badge_db_id=row.badge_id,
+            context=row.context,
+            awarded_at=row.awarded_at,
+            retroactive=row.retroactive,
+            attempt_id=row.attempt_id,
+        )
+
+    @strawberry.field(description="The badge.")
+    async def badge(self, info: Info) -> Badge | None:
+        row = await info.context.loaders.badge_by_id.load(self.badge_db_id)
+        return Badge.from_row(row) if row else None

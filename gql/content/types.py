@@ -1,13 +1,19 @@
-"""Content nodes: course > section > theme > task, each with the viewer's progress."""
+"""Content nodes: course > section > theme > task, each with the viewer's progress.
+
+A course's tree is fetched in bulk (gql/content/tree.py) and handed down as plain data, so
+nested fields resolve synchronously without a future per node. A node fetched on its own
+(``node(id:)``) has nothing attached and loads what is asked through the dataloaders.
+"""
 
 import uuid
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from gql.context import Context
+from gql.fast_execution import prefetched
 from gql.ids import to_global_id
 from gql.progress.types import NEW_TASK_STATE, Progress, TaskState, ThemeProgress
 
@@ -29,6 +35,9 @@ class TaskType(Enum):
     ORDERING = "ordering"
 
 
+TASK_TYPES = {t.value: t for t in TaskType}
+
+
 @strawberry.type(description="One exercise. Only active tasks appear in the tree.")
 class Task(Node):
     db_id: strawberry.Private[uuid.UUID]
@@ -39,6 +48,8 @@ class Task(Node):
     difficulty: int | None = strawberry.field(description="1 (easy) to 5 (hard), if set.")
     active: bool = strawberry.field(description="Whether the task counts toward progress.")
     order: int = strawberry.field(description="Position within its theme.")
+    # The viewer's state, when the tree was fetched with it.
+    prefetched_state: strawberry.Private[TaskState | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Task":
@@ -47,7 +58,7 @@ class Task(Node):
             db_id=row.id,
             key=row.key,
             title=row.title,
-            type=TaskType(row.type),
+            type=TASK_TYPES[row.type],
             content=row.content,
             difficulty=row.difficulty,
             active=row.active,
@@ -55,9 +66,17 @@ class Task(Node):
         )
 
     @strawberry.field(description="The viewer's state on this task; needs a bearer token.")
-    async def state(self, info: Info) -> TaskState | None:
-        row = await info.context.loaders.task_state.load((info.context.user_id, self.db_id))
-        return TaskState.from_row(row) if row else NEW_TASK_STATE
+    @prefetched("prefetched_state")
+    def state(self, info: Info) -> TaskState | None:
+        user_id = info.context.user_id
+        if self.prefetched_state is not None:
+            return self.prefetched_state
+        return _task_state(info, user_id, self.db_id)  # type: ignore[return-value]
+
+
+async def _task_state(info: Info, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskState:
+    row = await info.context.loaders.task_state.load((user_id, task_id))
+    return TaskState.from_row(row) if row else NEW_TASK_STATE
 
 
 @strawberry.type(description="A group of tasks on one topic inside a section.")
@@ -66,6 +85,8 @@ class Theme(Node):
     key: str = strawberry.field(description="Stable external key from the content file.")
     title: str = strawberry.field(description="Title shown to the learner.")
     order: int = strawberry.field(description="Position within its section.")
+    prefetched_tasks: strawberry.Private[list[Task] | None] = None
+    prefetched_progress: strawberry.Private[ThemeProgress | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Theme":
@@ -78,14 +99,29 @@ class Theme(Node):
         )
 
     @strawberry.field(description="The theme's active tasks in display order.")
-    async def tasks(self, info: Info) -> list[Task]:
-        rows = await info.context.loaders.tasks_by_theme.load(self.db_id)
-        return [Task.from_row(row) for row in rows]
+    @prefetched("prefetched_tasks")
+    def tasks(self, info: Info) -> list[Task]:
+        if self.prefetched_tasks is not None:
+            return self.prefetched_tasks
+        return _tasks(info, self.db_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The viewer's progress in this theme; needs a bearer token.")
-    async def progress(self, info: Info) -> ThemeProgress | None:
-        row = await info.context.loaders.theme_progress.load((info.context.user_id, self.db_id))
-        return ThemeProgress.from_row(row) if row else ThemeProgress(solved_tasks=0, total_tasks=0)
+    @prefetched("prefetched_progress")
+    def progress(self, info: Info) -> ThemeProgress | None:
+        user_id = info.context.user_id
+        if self.prefetched_progress is not None:
+            return self.prefetched_progress
+        return _theme_progress(info, user_id, self.db_id)  # type: ignore[return-value]
+
+
+async def _tasks(info: Info, theme_id: uuid.UUID) -> list[Task]:
+    rows = await info.context.loaders.tasks_by_theme.load(theme_id)
+    return [Task.from_row(row) for row in rows]
+
+
+async def _theme_progress(info: Info, user_id: uuid.UUID, theme_id: uuid.UUID) -> ThemeProgress:
+    row = await info.context.loaders.theme_progress.load((user_id, theme_id))
+    return ThemeProgress.from_row(row) if row else ThemeProgress(solved_tasks=0, total_tasks=0)
 
 
 @strawberry.type(description="A chapter of a course.")
@@ -95,6 +131,8 @@ class Section(Node):
     title: str = strawberry.field(description="Title shown to the learner.")
     order: int = strawberry.field(description="Position within its course.")
     total_tasks: int = strawberry.field(description="Active tasks in this section.")
+    prefetched_themes: strawberry.Private[list[Theme] | None] = None
+    prefetched_progress: strawberry.Private[Progress | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Section":
@@ -108,15 +146,29 @@ class Section(Node):
         )
 
     @strawberry.field(description="The section's themes in display order.")
-    async def themes(self, info: Info) -> list[Theme]:
-        rows = await info.context.loaders.themes_by_section.load(self.db_id)
-        return [Theme.from_row(row) for row in rows]
+    @prefetched("prefetched_themes")
+    def themes(self, info: Info) -> list[Theme]:
+        if self.prefetched_themes is not None:
+            return self.prefetched_themes
+        return _themes(info, self.db_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The viewer's progress in this section; needs a bearer token.")
-    async def progress(self, info: Info) -> Progress | None:
-        key = (info.context.user_id, self.db_id)
-        row = await info.context.loaders.section_progress.load(key)
-        return Progress.from_row(row) if row else Progress.zero(self.total_tasks)
+    @prefetched("prefetched_progress")
+    def progress(self, info: Info) -> Progress | None:
+        user_id = info.context.user_id
+        if self.prefetched_progress is not None:
+            return self.prefetched_progress
+        return _section_progress(info, user_id, self)  # type: ignore[return-value]
+
+
+async def _themes(info: Info, section_id: uuid.UUID) -> list[Theme]:
+    rows = await info.context.loaders.themes_by_section.load(section_id)
+    return [Theme.from_row(row) for row in rows]
+
+
+async def _section_progress(info: Info, user_id: uuid.UUID, section: Section) -> Progress:
+    row = await info.context.loaders.section_progress.load((user_id, section.db_id))
+    return Progress.from_row(row) if row else Progress.zero(section.total_tasks)
 
 
 @strawberry.type(description="A course: an ordered tree of sections, themes and tasks.")
@@ -140,8 +192,9 @@ class Course(Node):
 
     @strawberry.field(description="The course's sections in display order.")
     async def sections(self, info: Info) -> list[Section]:
-        rows = await info.context.loaders.sections_by_course.load(self.db_id)
-        return [Section.from_row(row) for row in rows]
+        from gql.content import tree  # tree builds these types: imported late, not in a cycle
+
+        return await tree.load_sections(info, self.db_id)
 
     @strawberry.field(description="The viewer's progress in this course; needs a bearer token.")
     async def progress(self, info: Info) -> Progress | None:
@@ -150,7 +203,7 @@ class Course(Node):
         return Progress.from_row(row) if row else Progress.zero(self.total_tasks)
 
 
-NODE_TYPES: dict[str, Annotated[Any, "type with from_row"]] = {
+NODE_TYPES: dict[str, Any] = {
     "Course": Course,
     "Section": Section,
     "Theme": Theme,

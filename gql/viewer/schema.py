@@ -4,12 +4,13 @@ import base64
 import binascii
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
-from db import learner_queries
+from db import badge_queries, learner_queries
 from domain import users
+from gql.badges.types import Award
 from gql.content.types import Info
 from gql.errors import BadUserInput
 from gql.ids import parse_id
@@ -36,6 +37,27 @@ def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         at, _, raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition("|")
         return datetime.fromisoformat(at), uuid.UUID(raw)
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise BadUserInput("'after' is not a cursor from this connection") from exc
+
+
+@strawberry.type(description="A page of the viewer's badges, newest first.")
+class AwardConnection:
+    nodes: list[Award] = strawberry.field(description="The awards of this page.")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
+    has_next_page: bool = strawberry.field(description="Whether older awards follow.")
+
+
+def _award_cursor(row: Any) -> str:
+    raw = f"{row.awarded_at.isoformat()}|{row.badge_id}|{row.context_key}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _parse_award_cursor(cursor: str) -> tuple[datetime, uuid.UUID, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+        at, badge, context = raw.split("|", 2)
+        return datetime.fromisoformat(at), uuid.UUID(badge), context
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise BadUserInput("'after' is not a cursor from this connection") from exc
 
@@ -125,6 +147,30 @@ class Viewer:
         first: Annotated[int, strawberry.argument(description="How many entries, 1 to 50.")] = 10,
     ) -> list[QueueEntry] | None:
         return await queue_preview.preview_queue(info, self.db_id, course_id, first)
+
+    @strawberry.field(description="Badges the learner holds, newest first.")
+    async def badges(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Continue after this cursor.")
+        ] = None,
+    ) -> AwardConnection:
+        if not 1 <= first <= MAX_PAGE:
+            raise BadUserInput(f"'first' must be between 1 and {MAX_PAGE}")
+        rows = await info.context.database.read(
+            badge_queries.list_user_awards,
+            self.db_id,
+            before=_parse_award_cursor(after) if after else None,
+            limit=first + 1,
+        )
+        page = rows[:first]
+        return AwardConnection(
+            nodes=[Award.from_row(row) for row in page],
+            end_cursor=_award_cursor(page[-1]) if page else None,
+            has_next_page=len(rows) > first,
+        )
 
 
 @strawberry.type

@@ -1,0 +1,147 @@
+"""Creating and changing badges and their rules (admin), with the same validation as imports.
+
+Criteria may name content by key (``sectionKey``); on save the key is resolved to the id
+(``sectionId``) so a rule keeps pointing at the same node when keys or titles change.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import badge_admin_queries as q
+from domain import badge_rules
+from domain.errors import BadgeNotFound, InvalidBadgeRule, Problem
+
+REFERENCES = {
+    "sectionKey": ("section", "sectionId"),
+    "themeKey": ("theme", "themeId"),
+    "courseKey": ("course", "courseId"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeRecord:
+    id: uuid.UUID
+    key: str
+    name: str
+    description: str
+    media: dict[str, Any]
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: Any) -> "BadgeRecord":
+        return cls(row.id, row.key, row.name, row.description, row.media, row.active)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    id: uuid.UUID
+    key: str
+    badge_id: uuid.UUID
+    type: str
+    criteria: dict[str, Any]
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: Any) -> "RuleRecord":
+        return cls(row.id, row.key, row.badge_id, row.type, row.criteria, row.active)
+
+
+async def resolve_criteria(
+    conn: AsyncConnection, rule_type: str, criteria: Any, *, path: str = ""
+) -> tuple[dict[str, Any], str]:
+    """Validated criteria with content keys replaced by ids, and the rule's scope key.
+
+    Raises InvalidBadgeRule naming the JSON path of every bad field; writes nothing.
+    """
+    _, problems = badge_rules.validate(rule_type, criteria, path=path)
+    if problems:
+        raise InvalidBadgeRule(problems)
+    resolved, problems = await _resolve_keys(conn, criteria, f"{path}criteria")
+    if problems:
+        raise InvalidBadgeRule(problems)
+    parsed, problems = badge_rules.validate(rule_type, resolved, path=path)
+    if parsed is None:
+        raise InvalidBadgeRule(problems)
+    return resolved, badge_rules.scope_key(rule_type, parsed)
+
+
+async def _resolve_keys(conn: AsyncConnection, node: Any, path: str) -> tuple[Any, list[Problem]]:
+    if isinstance(node, list):
+        items, problems = [], []
+        for index, item in enumerate(node):
+            value, found = await _resolve_keys(conn, item, f"{path}[{index}]")
+            items.append(value)
+            problems += found
+        return items, problems
+    if not isinstance(node, dict):
+        return node, []
+    resolved: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name, value in node.items():
+        if name in REFERENCES and isinstance(value, str):
+            table, id_name = REFERENCES[name]
+            found_id = await q.id_by_key(conn, table, value)
+            if found_id is None:
+                problems.append(Problem(f"{path}.{name}", f"there is no {table} '{value}'"))
+            else:
+                resolved[id_name] = str(found_id)
+            continue
+        resolved[name], found = await _resolve_keys(conn, value, f"{path}.{name}")
+        problems += found
+    return resolved, problems
+
+
+async def create_badge(
+    conn: AsyncConnection,
+    *,
+    key: str,
+    name: str,
+    description: str,
+    media: dict[str, Any],
+) -> BadgeRecord:
+    """A new, active badge; InvalidBadgeRule if the key is taken."""
+    row = await q.insert_badge(conn, key=key, name=name, description=description, media=media)
+    if row is None:
+        raise InvalidBadgeRule([Problem("key", f"a badge with key '{key}' exists")])
+    return BadgeRecord.from_row(row)
+
+
+async def update_badge(
+    conn: AsyncConnection, *, badge_id: uuid.UUID, changes: dict[str, Any]
+) -> BadgeRecord:
+    """Change name, description, media or active; BadgeNotFound for an unknown id."""
+    row = await q.update_badge(conn, badge_id, changes)
+    if row is None:
+        raise BadgeNotFound("there is no such badge")
+    return BadgeRecord.from_row(row)
+
+
+async def create_rule(
+    conn: AsyncConnection,
+    *,
+    badge_id: uuid.UUID,
+    key: str,
+    rule_type: str,
+    criteria: Any,
+) -> RuleRecord:
+    """A new, active rule for the badge; criteria validated and keys resolved first."""
+    if not await q.badge_exists(conn, badge_id):
+        raise BadgeNotFound("there is no such badge")
+    resolved, scope = await resolve_criteria(conn, rule_type, criteria)
+    row = await q.insert_rule(
+        conn, badge_id=badge_id, key=key, rule_type=rule_type, criteria=resolved, scope_key=scope
+    )
+    if row is None:
+        raise InvalidBadgeRule([Problem("key", f"a rule with key '{key}' exists")])
+    return RuleRecord.from_row(row)
+
+
+async def set_rule_active(conn: AsyncConnection, *, rule_id: uuid.UUID, active: bool) -> RuleRecord:
+    """Activate or deactivate a rule; BadgeNotFound for an unknown rule id."""
+    row = await q.set_rule_active(conn, rule_id, active)
+    if row is None:
+        raise BadgeNotFound("there is no such badge rule")
+    return RuleRecord.from_row(row)

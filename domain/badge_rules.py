@@ -1,0 +1,311 @@
+"""The badge rule language: a registry of rule types, each with validated criteria and a
+pure evaluator over Facts. No eval, no SQL: a rule only reads the snapshot it is given.
+
+An evaluation says how far the learner is (``current`` of ``target``) within one context
+(a section, theme or course id, or '' for the learner as a whole); the badge is awarded
+once per context when ``current`` reaches ``target``.
+"""
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.badge_facts import Counts, Facts
+from domain.errors import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    context_key: str
+    context: dict[str, str]
+    current: int
+    target: int
+
+    @property
+    def earned(self) -> bool:
+        return self.target > 0 and self.current >= self.target
+
+
+class Criteria(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+def _alias(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class ScopedCriteria(Criteria):
+    """Criteria about one content node, named by id or by key (resolved to the id on save)."""
+
+    model_config = ConfigDict(alias_generator=_alias)
+
+    @model_validator(mode="after")
+    def _id_or_key(self) -> "ScopedCriteria":
+        id_, key = self.scope_id(), self.scope_ref_key()
+        if id_ is not None and key is not None:
+            raise ValueError("give the id or the key, not both")
+        return self
+
+    def scope_id(self) -> uuid.UUID | None:
+        return None
+
+    def scope_ref_key(self) -> str | None:
+        return None
+
+
+class SectionScope(ScopedCriteria):
+    section_id: uuid.UUID | None = None
+    section_key: str | None = None
+
+    def scope_id(self) -> uuid.UUID | None:
+        return self.section_id
+
+    def scope_ref_key(self) -> str | None:
+        return self.section_key
+
+
+class CourseScope(ScopedCriteria):
+    course_id: uuid.UUID | None = None
+    course_key: str | None = None
+
+    def scope_id(self) -> uuid.UUID | None:
+        return self.course_id
+
+    def scope_ref_key(self) -> str | None:
+        return self.course_key
+
+
+class ThemeScope(ScopedCriteria):
+    theme_id: uuid.UUID | None = None
+    theme_key: str | None = None
+
+    def scope_id(self) -> uuid.UUID | None:
+        return self.theme_id
+
+    def scope_ref_key(self) -> str | None:
+        return self.theme_key
+
+
+class StreakCriteria(Criteria):
+    days: int = Field(ge=2, le=3650)
+
+
+class DailyGoalCriteria(Criteria):
+    tasks: int = Field(ge=1, le=1000)
+
+
+class SolvedTotalCriteria(CourseScope):
+    tasks: int = Field(ge=1, le=1_000_000)
+
+
+class SpeedCriteria(Criteria):
+    model_config = ConfigDict(alias_generator=_alias)
+    max_ms: int = Field(ge=1, le=24 * 60 * 60 * 1000)
+    times: int = Field(default=1, ge=1, le=100_000)
+
+
+class CountInWindowCriteria(Criteria):
+    solves: int = Field(ge=1, le=100_000)
+    days: int = Field(ge=1, le=366)
+
+
+class ChildRule(Criteria):
+    type: str
+    criteria: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompositionCriteria(Criteria):
+    rules: list[ChildRule] = Field(min_length=1, max_length=10)
+
+
+def _progress(
+    counts: dict[uuid.UUID, Counts],
+    only: uuid.UUID | None,
+    name: str,
+    value: Callable[[Counts], int],
+) -> list[Evaluation]:
+    ids = [only] if only is not None else list(counts)
+    return [
+        Evaluation(
+            context_key=str(id_),
+            context={name: str(id_)},
+            current=min(value(counts[id_]), counts[id_].total),
+            target=counts[id_].total,
+        )
+        for id_ in ids
+        if id_ in counts
+    ]
+
+
+def _learner(current: int, target: int) -> list[Evaluation]:
+    return [Evaluation(context_key="", context={}, current=min(current, target), target=target)]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleType:
+    name: str
+    criteria: type[Criteria]
+    scope: str  # which id the rule is indexed under: section, theme, course or learner
+    evaluate: Callable[[Any, Facts], list[Evaluation]]
+    # What an attempt must have done to possibly change this rule's outcome.
+    needs: frozenset[str]
+
+
+def _composition(require_all: bool) -> Callable[[CompositionCriteria, Facts], list[Evaluation]]:
+    def evaluate(criteria: CompositionCriteria, facts: Facts) -> list[Evaluation]:
+        earned = 0
+        for child in criteria.rules:
+            rule = REGISTRY[child.type]
+            parsed = rule.criteria.model_validate(child.criteria)
+            earned += any(e.earned for e in rule.evaluate(parsed, facts))
+        target = len(criteria.rules) if require_all else 1
+        return _learner(earned, target)
+
+    return evaluate
+
+
+REGISTRY: dict[str, RuleType] = {
+    rule.name: rule
+    for rule in (
+        RuleType(
+            "section_completed",
+            SectionScope,
+            "section",
+            lambda c, f: _progress(f.sections, c.section_id, "sectionId", lambda n: n.solved),
+            frozenset({"sections"}),
+        ),
+        RuleType(
+            "course_completed",
+            CourseScope,
+            "course",
+            lambda c, f: _progress(f.courses, c.course_id, "courseId", lambda n: n.solved),
+            frozenset({"courses"}),
+        ),
+        RuleType(
+            "theme_completed",
+            ThemeScope,
+            "theme",
+            lambda c, f: _progress(f.themes, c.theme_id, "themeId", lambda n: n.solved),
+            frozenset({"themes"}),
+        ),
+        RuleType(
+            "perfect_theme",
+            ThemeScope,
+            "theme",
+            lambda c, f: _progress(f.themes, c.theme_id, "themeId", lambda n: n.first_try),
+            frozenset({"themes"}),
+        ),
+        RuleType(
+            "streak",
+            StreakCriteria,
+            "learner",
+            lambda c, f: _learner(f.longest_streak, c.days),
+            frozenset({"streak"}),
+        ),
+        RuleType(
+            "daily_goal",
+            DailyGoalCriteria,
+            "learner",
+            lambda c, f: _learner(f.best_day_solved, c.tasks),
+            frozenset({"day"}),
+        ),
+        RuleType(
+            "solved_total",
+            SolvedTotalCriteria,
+            "course",
+            lambda c, f: (
+                _learner(f.courses[c.course_id].solved if c.course_id in f.courses else 0, c.tasks)
+                if c.course_id
+                else _learner(f.solved_total, c.tasks)
+            ),
+            frozenset({"courses", "solved_total"}),
+        ),
+        RuleType(
+            "speed",
+            SpeedCriteria,
+            "learner",
+            lambda c, f: _learner(f.fast_solve_count(c.max_ms), c.times),
+            frozenset({"fast_solves"}),
+        ),
+        RuleType(
+            "count_in_window",
+            CountInWindowCriteria,
+            "learner",
+            lambda c, f: _learner(f.solves_within(c.days), c.solves),
+            frozenset({"solve_times"}),
+        ),
+        RuleType("all_of", CompositionCriteria, "learner", _composition(True), frozenset()),
+        RuleType("any_of", CompositionCriteria, "learner", _composition(False), frozenset()),
+    )
+}
+
+MAX_NESTING = 3
+
+
+def _json_path(location: Iterable[Any], prefix: str) -> str:
+    path = prefix
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def validate(
+    rule_type: str, criteria: object, *, path: str = "", depth: int = 0
+) -> tuple[Criteria | None, list[Problem]]:
+    """Parse ``criteria`` for ``rule_type``; each problem names the JSON path of a bad field.
+
+    ``path`` prefixes the paths ("badges[0].rules[1]."): the type is at ``{path}type``, the
+    criteria at ``{path}criteria``.
+    """
+    rule = REGISTRY.get(rule_type)
+    if rule is None:
+        known = ", ".join(sorted(REGISTRY))
+        return None, [Problem(f"{path}type", f"unknown rule type '{rule_type}' (known: {known})")]
+    try:
+        parsed = rule.criteria.model_validate(criteria)
+    except ValidationError as exc:
+        return None, [
+            Problem(_json_path(error["loc"], f"{path}criteria"), error["msg"])
+            for error in exc.errors()
+        ]
+    problems: list[Problem] = []
+    if isinstance(parsed, CompositionCriteria):
+        if depth >= MAX_NESTING:
+            return None, [Problem(f"{path}criteria", f"rules nest at most {MAX_NESTING} deep")]
+        for index, child in enumerate(parsed.rules):
+            _, found = validate(
+                child.type,
+                child.criteria,
+                path=f"{path}criteria.rules[{index}].",
+                depth=depth + 1,
+            )
+            problems += found
+    return (parsed if not problems else None), problems
+
+
+def needs(rule_type: str, criteria: Criteria) -> frozenset[str]:
+    """The facts a rule reads (compositions: their children's)."""
+    rule = REGISTRY[rule_type]
+    if isinstance(criteria, CompositionCriteria):
+        found: frozenset[str] = frozenset()
+        for child in criteria.rules:
+            found |= needs(child.type, REGISTRY[child.type].criteria.model_validate(child.criteria))
+        return found
+    return rule.needs
+
+
+def evaluate(rule_type: str, criteria: Criteria, facts: Facts) -> list[Evaluation]:
+    """How far the learner is on this rule, per context."""
+    return REGISTRY[rule_type].evaluate(criteria, facts)
+
+
+def scope_key(rule_type: str, criteria: Criteria) -> str:
+    """The id the rule is indexed under ('' for learner-wide or "any section" rules)."""
+    if isinstance(criteria, ScopedCriteria):
+        scope = criteria.scope_id()
+        return str(scope) if scope else ""
+    return ""
