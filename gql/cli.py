@@ -58,9 +58,7 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from gql import log_format
+    from gql import log_format, workers
 
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
@@ -84,18 +82,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 f'  {{"Authorization": "Bearer {token}"}}\n\n'
             )
             sys.stdout.flush()
-        uvicorn.run(
-            "gql.app:app_from_environment",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            loop="uvloop",
-            http="httptools",
-            log_level="info",
-            log_config=log_format.logging_config(),
-            # Our access log (gql/request_log.py) leaves out query strings and tokens.
-            access_log=False,
+        workers.serve(
+            args.host,
+            args.port,
+            args.workers,
+            {
+                "loop": "uvloop",
+                "http": "httptools",
+                "log_level": "info",
+                "log_config": log_format.logging_config(),
+                # Our access log (gql/request_log.py) leaves out query strings and tokens.
+                "access_log": False,
+            },
         )
     return 0
 

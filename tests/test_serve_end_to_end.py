@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -37,14 +38,25 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
 
 
 @pytest.mark.slow
-def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path, workers: int) -> None:
     port = _free_port()
     data_dir = tmp_path / "pgdata"
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["LEARNTRACK_DATA_DIR"] = str(data_dir)
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gql", "serve", "--demo", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "gql",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -89,6 +101,17 @@ def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path) -> None:
         assert graphiql.status_code == 200
         assert "graphiql" in graphiql.text.lower()
         assert f"Bearer {token.group(1)}" in graphiql.text  # The Headers tab, pre-filled.
+        # Several connections at once are all answered, whichever worker takes them.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(lambda _: httpx.get(f"{base}/readyz").status_code, range(16)))
+        assert statuses == [200] * 16
+        workers_seen = [
+            child
+            for child in psutil.Process(proc.pid).children(recursive=True)
+            if "postgres" not in child.name()
+            and "resource_tracker" not in " ".join(child.cmdline())
+        ]
+        assert len(workers_seen) == (workers if workers > 1 else 0)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -103,3 +126,4 @@ def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path) -> None:
     assert code == 0, "".join(output)
     assert "Traceback" not in "".join(output)
     assert _postgres_processes(data_dir) == []
+    assert not any(child.is_running() for child in workers_seen)
