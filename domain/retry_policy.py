@@ -61,9 +61,10 @@ EXPIRED = NextStep("expired")
 
 
 class Policy(Protocol):
-    # Whether next_step reads ``history``; the ladder does not, so its caller can skip
-    # loading it.
-    wants_history: bool
+    @property
+    def wants_history(self) -> bool:
+        """Whether next_step reads ``history`` (the ladder does not: no need to load it)."""
+        ...
 
     def next_step(
         self, *, solved: bool, failure_count: int, history: Sequence[Review], now: datetime
