@@ -11,7 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 COURSE_COLUMNS = "id, key, title, description, order_index, total_tasks_cached"
 SECTION_COLUMNS = "id, key, course_id, title, order_index, total_tasks_cached"
 THEME_COLUMNS = "id, key, section_id, title, order_index"
-TASK_COLUMNS = "id, key, theme_id, title, type, content, difficulty, active, order_index"
+# content as text: decoding a page's worth of JSONB costs more than the page usually asks
+# for, so the API parses it only when the field is requested.
+TASK_COLUMNS = (
+    "id, key, theme_id, title, type, CAST(content AS text) AS content_json, difficulty,"
+    " active, order_index"
+)
 
 
 def _aligned(rows: Sequence[Row[Any]], keys: Sequence[uuid.UUID]) -> list[Row[Any] | None]:

@@ -184,3 +184,26 @@ async def test_malformed_ids_are_bad_user_input(client: GraphQLClient) -> None:
         body = await client.execute("query($id: ID!) { course(id: $id) { id } }", {"id": bad})
         assert body["data"]["course"] is None
         assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_task_content_comes_back_as_authored(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=1, tasks=2)
+        await conn.execute(
+            text("UPDATE task SET content = CAST(:c AS jsonb) WHERE id = :id"),
+            {
+                "c": '{"question": "2+2?", "options": [3, 4], "nested": {"ok": true}}',
+                "id": tree.task_ids[0],
+            },
+        )
+
+    body = await client.execute(
+        "query($id: ID!) { course(id: $id) { sections { themes { tasks { content } } } } }",
+        {"id": to_global_id("Course", tree.course_id)},
+    )
+
+    tasks = body["data"]["course"]["sections"][0]["themes"][0]["tasks"]
+    assert tasks[0]["content"] == {"question": "2+2?", "options": [3, 4], "nested": {"ok": True}}
+    assert tasks[1]["content"] == {"question": "Q2"}

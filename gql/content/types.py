@@ -9,6 +9,7 @@ import uuid
 from enum import Enum
 from typing import Any
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
@@ -44,7 +45,7 @@ class Task(Node):
     key: str = strawberry.field(description="Stable external key from the content file.")
     title: str = strawberry.field(description="Title shown to the learner.")
     type: TaskType = strawberry.field(description="The kind of exercise.")
-    content: JSON = strawberry.field(description="The exercise itself, as authored.")
+    content_json: strawberry.Private[str]
     difficulty: int | None = strawberry.field(description="1 (easy) to 5 (hard), if set.")
     active: bool = strawberry.field(description="Whether the task counts toward progress.")
     order: int = strawberry.field(description="Position within its theme.")
@@ -59,11 +60,15 @@ class Task(Node):
             key=row.key,
             title=row.title,
             type=TASK_TYPES[row.type],
-            content=row.content,
+            content_json=row.content_json,
             difficulty=row.difficulty,
             active=row.active,
             order=row.order_index,
         )
+
+    @strawberry.field(description="The exercise itself, as authored.")
+    def content(self) -> JSON:
+        return orjson.loads(self.content_json)
 
     @strawberry.field(description="The viewer's state on this task; needs a bearer token.")
     @prefetched("prefetched_state")
