@@ -526,3 +526,23 @@ async def test_reservation_tasks_load_in_one_statement_whatever_the_batch(
         counts.append(count_statements.count - before)
 
     assert counts[0] == counts[1]
+
+
+async def test_viewer_queue_tasks_load_in_one_statement_whatever_the_length(
+    make_client: MakeClient, clean_db: AsyncEngine, count_statements: Any
+) -> None:
+    learner = await _learner(make_client, clean_db, tasks=40)
+    query = """query($c: ID!, $n: Int!) {
+        viewer { queue(courseId: $c, first: $n) { task { title } } } }"""
+    counts = []
+    for first in (2, 30):
+        before = count_statements.count
+        body = await learner.client.execute(
+            query,
+            {"c": to_global_id("Course", learner.tree.course_id), "n": first},
+            user=learner.user,
+        )
+        assert len(body["data"]["viewer"]["queue"]) == first
+        counts.append(count_statements.count - before)
+
+    assert counts[0] == counts[1]

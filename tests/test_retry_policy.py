@@ -6,7 +6,8 @@ import fsrs
 import pytest
 from pydantic import ValidationError
 
-from domain import retry_policy
+from domain import content_document, retry_policy
+from domain.errors import ContentImportError
 from domain.retry_policy import FsrsReview, NextStep, PolicyDocument, RetryLadder, Review
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -196,3 +197,15 @@ def test_fsrs_policy_comes_from_the_course_document() -> None:
         relearning_steps=(5 * MIN,),
     )
     assert policy.wants_history and not RetryLadder().wants_history
+
+
+def test_a_bad_course_policy_in_a_content_file_is_refused_with_its_path() -> None:
+    course = {"key": "c", "title": "C", "queue_policy": {"max_retries": -1, "review": "sm2"}}
+
+    with pytest.raises(ContentImportError) as error:
+        content_document.parse_document({"courses": [course]})
+
+    assert [p.path for p in error.value.problems] == [
+        "courses[0].queue_policy.max_retries",
+        "courses[0].queue_policy.review",
+    ]
