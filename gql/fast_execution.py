@@ -1,15 +1,19 @@
-"""Execution fast paths: plain leaf fields inline (behind graphql-core's documented
-``execution_context_class`` hook), and prefetched values without a resolver call.
+"""Execution fast paths behind graphql-core's documented ``execution_context_class`` hook.
 
-A course page has ~7,400 fields and most are plain leaves (``title``, ``status``, ...):
-an attribute read and a scalar coercion. graphql-core spends several microseconds on each
-(a Path, a ResolveInfo, Strawberry's resolver wrapper, awaitable checks, complete_value
-dispatch). Here a field that Strawberry itself would resolve with ``getattr`` and whose
-type is a scalar or enum is read and coerced directly. Anything else, and any value that
-would produce an error (null in a non-null field, a value the scalar refuses), takes the
-standard path, so data, errors and their paths are exactly what graphql-core gives.
+A course page has ~7,400 fields. graphql-core spends several microseconds on each (a Path,
+a ResolveInfo, Strawberry's resolver wrapper, awaitable checks, complete_value dispatch),
+many times what reading an attribute costs. Two kinds of field skip that machinery:
 
-Pinned to graphql-core 3.3 (``execute_fields``' signature); tests compare both executors.
+- plain leaves: a field Strawberry would resolve with ``getattr`` whose type is a scalar or
+  enum is read and coerced inline;
+- prefetched values: a resolver marked ``@prefetched("attr")`` whose object already holds
+  the value (an object, or a list of objects) is not called; the value's sub-fields are
+  executed directly, with graphql-core's own error handling at every level.
+
+A value that would produce an error (null in a non-null leaf, a value the scalar refuses, an
+object of the wrong type) takes the standard path, so data, errors and paths are exactly
+graphql-core's; tests run both executors on broken values and compare. Written against
+graphql-core 3.3 (``Executor.execute_fields`` and friends; pinned in the lock).
 """
 
 from collections.abc import Awaitable, Callable
@@ -19,16 +23,20 @@ from typing import Any, TypeVar
 
 from graphql import (
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     is_leaf_type,
 )
-from graphql.execution.executor import Executor as ExecutionContext
-from graphql.pyutils import Undefined
+from graphql.execution.executor import Executor
+from graphql.pyutils import Path, Undefined
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
 
 F = TypeVar("F", bound=Callable[..., Any])
 STRAWBERRY_FIELD = "strawberry-definition"
+PREFETCHED = "__prefetched__"
 _MISSING = object()
 
 
@@ -39,28 +47,57 @@ class _Leaf:
     non_null: bool
 
 
-def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Leaf | None:
+@dataclass(frozen=True, slots=True)
+class _Nested:
+    attribute: str
+    return_type: GraphQLOutputType  # as declared (NonNull wrappers included)
+    object_type: GraphQLObjectType
+    item_type: GraphQLOutputType | None  # the list's item type; None for a single object
+
+
+def _unwrap(field_type: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
+    if isinstance(field_type, GraphQLNonNull):
+        return field_type.of_type, True
+    return field_type, False
+
+
+def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Leaf | _Nested | None:
     field = parent_type.fields.get(field_name)
-    if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+    if field is None or field.args:
+        return None
+    attribute = getattr(field.resolve, PREFETCHED, None)
+    if attribute is not None:
+        return _nested_plan(attribute, field.type)
+    if not getattr(field.resolve, "_is_default", False):
         return None
     definition = field.extensions.get(STRAWBERRY_FIELD)
     if definition is None or definition.base_resolver is not None:
         return None
-    field_type, non_null = field.type, False
-    if isinstance(field_type, GraphQLNonNull):
-        field_type, non_null = field_type.of_type, True
-    if not is_leaf_type(field_type):
+    leaf_type, non_null = _unwrap(field.type)
+    if not is_leaf_type(leaf_type):
         return None
-    return _Leaf(definition.python_name, field_type, non_null)
+    return _Leaf(definition.python_name, leaf_type, non_null)  # type: ignore[arg-type]
 
 
-class LeafFastPath(ExecutionContext):
-    """Resolves plain scalar and enum fields inline; everything else as graphql-core does."""
+def _nested_plan(attribute: str, return_type: GraphQLOutputType) -> _Nested | None:
+    inner, _ = _unwrap(return_type)
+    if isinstance(inner, GraphQLObjectType):
+        return _Nested(attribute, return_type, inner, None)
+    if isinstance(inner, GraphQLList):
+        item_type = inner.of_type
+        item, _ = _unwrap(item_type)
+        if isinstance(item, GraphQLObjectType):
+            return _Nested(attribute, return_type, item, item_type)
+    return None
+
+
+class FastPaths(Executor):
+    """Plain leaves inline and prefetched values without resolvers; the rest unchanged."""
 
     # (schema id, type name, field name) -> plan; the schema outlives every request.
-    _plans: dict[tuple[int, str, str], _Leaf | None] = {}
+    _plans: dict[tuple[int, str, str], _Leaf | _Nested | None] = {}
 
-    def _leaf(self, parent_type: GraphQLObjectType, field_name: str) -> _Leaf | None:
+    def _field_plan(self, parent_type: GraphQLObjectType, field_name: str) -> Any:
         key = (id(self.schema), parent_type.name, field_name)
         try:
             return self._plans[key]
@@ -70,12 +107,12 @@ class LeafFastPath(ExecutionContext):
 
     def _selection_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]
-    ) -> list[tuple[str, Any, _Leaf | None]]:
+    ) -> list[tuple[str, Any, Any]]:
         # graphql-core memoises the grouped field set of a list's items, so the 1,000
         # tasks of a page share one plan; keep the set alive so its id stays unique.
-        cache: dict[int, tuple[Any, list[tuple[str, Any, _Leaf | None]]]]
-        cache = self.__dict__.setdefault("_selection_plans", {})
-        found = cache.get(id(grouped_field_set))
+        cache_: dict[int, tuple[Any, list[tuple[str, Any, Any]]]]
+        cache_ = self.__dict__.setdefault("_selection_plans", {})
+        found = cache_.get(id(grouped_field_set))
         if found is not None:
             return found[1]
         plan = [
@@ -84,18 +121,18 @@ class LeafFastPath(ExecutionContext):
                 details,
                 None
                 if details[0].node.arguments
-                else self._leaf(parent_type, details[0].node.name.value),
+                else self._field_plan(parent_type, details[0].node.name.value),
             )
             for name, details in grouped_field_set.items()
         ]
-        cache[id(grouped_field_set)] = (grouped_field_set, plan)
+        cache_[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
     def execute_fields(  # type: ignore[override]
         self,
         parent_type: GraphQLObjectType,
         source_value: Any,
-        path: Any,
+        path: Path | None,
         grouped_field_set: dict[str, Any],
         position_context: Any,
     ) -> Any:
@@ -106,50 +143,140 @@ class LeafFastPath(ExecutionContext):
                 parent_type, source_value, path, grouped_field_set, position_context
             )
         values: dict[str, Any] = {}
-        slow: dict[str, Any] = {}
-        for response_name, details, plan in self._selection_plan(parent_type, grouped_field_set):
-            if plan is not None:
-                value = getattr(source_value, plan.attribute, _MISSING)
-                if value is None:
-                    if not plan.non_null:
-                        values[response_name] = None
+        pending: list[str] = []
+        # Fields run in selection order, as graphql-core runs them, so errors come out
+        # in the same order too.
+        try:
+            for name, details, plan in self._selection_plan(parent_type, grouped_field_set):
+                if plan is not None:
+                    value = getattr(source_value, plan.attribute, _MISSING)
+                    if type(plan) is _Leaf:
+                        if value is None:
+                            if not plan.non_null:
+                                values[name] = None
+                                continue
+                        elif value is not _MISSING:
+                            try:
+                                coerced = plan.leaf_type.coerce_output_value(value)
+                            except Exception:  # noqa: BLE001 - the standard path reports it
+                                coerced = Undefined
+                            if coerced is not Undefined and coerced is not None:
+                                values[name] = coerced
+                                continue
+                    elif value is not None and value is not _MISSING and self._fits(plan, value):
+                        field_path = Path(path, name, parent_type.name)
+                        completed = self._complete_nested(
+                            plan, details, field_path, value, position_context
+                        )
+                        values[name] = completed
+                        if self.is_awaitable(completed):
+                            pending.append(name)
                         continue
-                elif value is not _MISSING:
-                    try:
-                        coerced = plan.leaf_type.coerce_output_value(value)
-                    except Exception:  # noqa: BLE001 - the standard path reports it
-                        coerced = Undefined
-                    if coerced is not Undefined and coerced is not None:
-                        values[response_name] = coerced
-                        continue
-            slow[response_name] = details
-        if not slow:
-            return values
-        rest = super().execute_fields(parent_type, source_value, path, slow, position_context)
-        if self.is_awaitable(rest):
-            return _merge_later(grouped_field_set, values, rest)
-        return _merged(grouped_field_set, values, rest)
+                single = super().execute_fields(
+                    parent_type, source_value, path, {name: details}, position_context
+                )
+                if self.is_awaitable(single):
+                    values[name] = _value_of(single, name)
+                    pending.append(name)
+                elif name in single:
+                    values[name] = single[name]
+        except Exception:
+            if pending:
+                # A bubbling error must not orphan what siblings are still computing.
+                self.settle_in_background([values[name] for name in pending])
+            raise
+        if pending:
+            return _await_pending(values, pending)
+        return values
+
+    @staticmethod
+    def _fits(plan: _Nested, value: Any) -> bool:
+        # Anything the standard path would refuse goes there, to be refused the same way.
+        is_type_of = plan.object_type.is_type_of
+        if plan.item_type is None:
+            return is_type_of is None or bool(is_type_of(value, None))
+        return isinstance(value, list) and (
+            is_type_of is None or all(is_type_of(item, None) for item in value)
+        )
+
+    def _complete_nested(
+        self, plan: _Nested, details: Any, path: Path, value: Any, position_context: Any
+    ) -> Any:
+        """What execute_field + complete_value give for an already resolved object or list."""
+        try:
+            if plan.item_type is None:
+                completed = self.collect_and_execute_subfields(
+                    plan.object_type, details, path, value, position_context
+                )
+            else:
+                completed = self._complete_items(plan, details, path, value, position_context)
+        except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
+            self.handle_field_error(error, plan.return_type, details, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_field(completed, plan.return_type, details, path)
+        return completed
+
+    def _complete_items(
+        self, plan: _Nested, details: Any, path: Path, items: list[Any], position_context: Any
+    ) -> Any:
+        assert plan.item_type is not None
+        results: list[Any] = []
+        waiting: list[int] = []
+        for index, item in enumerate(items):
+            item_path = path.add_key(index, None)
+            try:
+                completed = self.collect_and_execute_subfields(
+                    plan.object_type, details, item_path, item, position_context
+                )
+            except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
+                try:
+                    self.handle_field_error(error, plan.item_type, details, item_path)
+                except Exception:
+                    if waiting:
+                        self.settle_in_background([results[i] for i in waiting])
+                    raise
+                completed = None
+            if self.is_awaitable(completed):
+                completed = self._await_field(completed, plan.item_type, details, item_path)
+                waiting.append(index)
+            results.append(completed)
+        if not waiting:
+            return results
+        return _await_items(results, waiting)
+
+    async def _await_field(
+        self, awaitable: Awaitable[Any], return_type: GraphQLOutputType, details: Any, path: Path
+    ) -> Any:
+        try:
+            return await awaitable
+        except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
+            self.handle_field_error(error, return_type, details, path)
+            return None
+
+
+async def _await_items(results: list[Any], waiting: list[int]) -> list[Any]:
+    # Concurrently, as graphql-core does: dataloaders batch only what is awaited together.
+    awaited = await gather_with_cancel(*(results[index] for index in waiting))
+    for index, value in zip(waiting, awaited, strict=True):
+        results[index] = value
+    return results
 
 
 @cache
-def with_leaf_fast_path(base: type[ExecutionContext]) -> type[ExecutionContext]:
-    """``base`` with plain leaf fields resolved inline."""
-    return type(f"LeafFastPath{base.__name__}", (LeafFastPath, base), {})
+def with_fast_paths(base: type[Executor]) -> type[Executor]:
+    """``base`` with the fast paths."""
+    return type(f"FastPaths{base.__name__}", (FastPaths, base), {})
 
 
-def _merged(order: dict[str, Any], fast: dict[str, Any], slow: dict[str, Any]) -> dict[str, Any]:
-    # Keep the response in selection order: fast and slow fields interleave.
-    return {
-        name: fast[name] if name in fast else slow[name]
-        for name in order
-        if name in fast or name in slow
-    }
+async def _value_of(awaitable: Awaitable[dict[str, Any]], name: str) -> Any:
+    return (await awaitable).get(name)
 
 
-async def _merge_later(
-    order: dict[str, Any], fast: dict[str, Any], slow: Awaitable[dict[str, Any]]
-) -> dict[str, Any]:
-    return _merged(order, fast, await slow)
+async def _await_pending(values: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+    awaited = await gather_with_cancel(*(values[name] for name in pending))
+    values.update(zip(pending, awaited, strict=True))
+    return values
 
 
 def prefetched(attribute: str) -> Callable[[F], F]:
@@ -160,7 +287,7 @@ def prefetched(attribute: str) -> Callable[[F], F]:
     """
 
     def mark(resolver: F) -> F:
-        resolver.__prefetched__ = attribute  # type: ignore[attr-defined]
+        setattr(resolver, PREFETCHED, attribute)
         return resolver
 
     return mark
@@ -174,7 +301,7 @@ def shortcut_prefetched(schema: GraphQLSchema) -> None:
         for field in graphql_type.fields.values():
             definition = field.extensions.get(STRAWBERRY_FIELD)
             resolver = getattr(definition, "base_resolver", None)
-            attribute = getattr(getattr(resolver, "wrapped_func", None), "__prefetched__", None)
+            attribute = getattr(getattr(resolver, "wrapped_func", None), PREFETCHED, None)
             if attribute is not None and field.resolve is not None:
                 field.resolve = _read_or_resolve(attribute, field.resolve)
 
@@ -184,4 +311,5 @@ def _read_or_resolve(attribute: str, resolve: Callable[..., Any]) -> Callable[..
         value = getattr(source, attribute, None)
         return resolve(source, info, **args) if value is None else value
 
+    setattr(read_or_resolve, PREFETCHED, attribute)
     return read_or_resolve

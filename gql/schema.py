@@ -48,7 +48,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[Course, Section, Theme, Task, Badge, BadgeRule],
         extensions=schema_extensions(settings),
-        execution_context_class=fast_execution.with_leaf_fast_path(
+        execution_context_class=fast_execution.with_fast_paths(
             execution_context_class(settings)
         ),
     )
