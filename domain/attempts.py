@@ -125,7 +125,7 @@ async def record_attempt(
     local_day = attempt.occurred_at.astimezone(ZoneInfo(timezone)).date()
     record = AttemptRecord(
         id=attempt.id,
-        task_id=attempt.task_id,
+        task_id=task.id,
         tries=attempt.tries,
         time_spent_ms=attempt.time_spent_ms,
         solved=attempt.solved,
@@ -184,7 +184,7 @@ async def _fold(
     state = await q.upsert_task_state(
         conn,
         user_id=user_id,
-        task_id=attempt.task_id,
+        task_id=task.id,
         tries=attempt.tries,
         time_spent_ms=attempt.time_spent_ms,
         solved=attempt.solved,
@@ -213,7 +213,7 @@ async def _fold(
     reservation_error = await task_queue.settle_attempt(
         conn,
         user_id=user_id,
-        task_id=attempt.task_id,
+        task_id=task.id,
         course_id=task.course_id,
         solved=attempt.solved,
         failure_count=state.failure_count,
