@@ -21,6 +21,7 @@ import loadgen
 import page_dataset
 import page_report
 import page_sides
+import run_environment
 import server_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -77,7 +78,7 @@ def run_comparison(
     with server_process.running(command, port, database.url, RESULTS / "server.log") as server:
         comparisons, difference = uvloop.run(compare(args, database, dataset, server))
     meta = {
-        **page_report.environment(),
+        **run_environment.describe(),
         "duration_s": args.duration,
         "dataset": _dataset_meta(dataset),
         "server_command": " ".join(command[2:]),

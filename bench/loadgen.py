@@ -11,6 +11,9 @@ from typing import Any, Protocol
 import orjson
 import psutil
 
+# One request of one client: awaited, timed, and awaited again until the run ends.
+Request = Callable[[], Awaitable[object]]
+
 
 class PageClient(Protocol):
     async def fetch(self, user_id: uuid.UUID) -> str | bytes: ...
@@ -41,23 +44,71 @@ def count_tasks(document: str | bytes) -> int:
     return sum(len(theme["tasks"]) for section in course["sections"] for theme in section["themes"])
 
 
+MACHINE = "machine"  # every process on every CPU; minus the named groups: everyone else
+
+
 class CpuMeter:
     """CPU seconds (user + system) used by named processes.
 
     ``trees`` count children too (a server's workers, PostgreSQL's backends); ``single``
-    processes do not (the benchmark itself, whose children include the server).
+    processes do not (the benchmark itself, whose children include the server). With
+    ``machine``, the whole machine's busy time too, so a run can tell what other
+    processes took from it.
     """
 
-    def __init__(self, trees: dict[str, int | None], single: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        trees: dict[str, int | None],
+        single: dict[str, int] | None = None,
+        *,
+        machine: bool = False,
+    ) -> None:
         self.trees = {name: psutil.Process(pid) for name, pid in trees.items() if pid is not None}
         self.single = {name: psutil.Process(pid) for name, pid in (single or {}).items()}
+        self.machine = machine
 
     def sample(self) -> dict[str, float]:
         used = {name: _tree_cpu(process) for name, process in self.trees.items()}
         for name, process in self.single.items():
             times = process.cpu_times()
             used[name] = times.user + times.system
+        if self.machine:
+            used[MACHINE] = machine_busy_s()
         return used
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all processes used on all CPUs since boot, plus what the hypervisor stole."""
+    times = psutil.cpu_times()
+    return times.user + times.nice + times.system + times.irq + times.softirq + times.steal
+
+
+def others_cores(stats: RunStats) -> float:
+    """Cores that processes outside the named groups used during the run, on average.
+
+    NaN unless the run was measured with ``CpuMeter(machine=True)``.
+    """
+    if MACHINE not in stats.cpu_s:
+        return float("nan")
+    ours = sum(seconds for group, seconds in stats.cpu_s.items() if group != MACHINE)
+    return max(0.0, stats.cpu_s[MACHINE] - ours) / stats.seconds
+
+
+async def wait_until_quiet(max_busy_cores: float = 0.2, timeout: float = 30.0) -> float:
+    """Wait until the machine was nearly idle for a second; returns the seconds waited.
+
+    Call it while the measured processes are idle: then the busy time is other
+    processes' (a test run, another benchmark), which would share the CPUs with the run.
+    Gives up after ``timeout``; the run then goes ahead and its CPU figures show it.
+    """
+    started = time.monotonic()
+    while True:
+        before = machine_busy_s()
+        await asyncio.sleep(1.0)
+        busy = machine_busy_s() - before
+        waited = time.monotonic() - started
+        if busy <= max_busy_cores or waited > timeout:
+            return waited - 1.0
 
 
 def _tree_cpu(process: psutil.Process) -> float:
@@ -90,23 +141,29 @@ async def measure(
             found = count_tasks(await client.fetch(users[index % len(users)]))
             if found != expected_tasks:
                 raise RuntimeError(f"expected {expected_tasks} tasks, the page has {found}")
-        before = cpu.sample()
-        started = time.perf_counter()
-        deadline = started + duration
-        loops = (
-            _client_loop(client, users, index, clients, deadline)
-            for index, client in enumerate(pool)
-        )
-        results = await asyncio.gather(*loops)
-        finished = time.perf_counter()
-        after = cpu.sample()
+        requests = [_rotating(client, users, index, clients) for index, client in enumerate(pool)]
+        return await closed_loops(requests, duration=duration, cpu=cpu)
     finally:
         for client in pool:
             await client.close()
+
+
+async def closed_loops(requests: Sequence[Request], *, duration: float, cpu: CpuMeter) -> RunStats:
+    """One closed loop per request function, for ``duration`` seconds; every call is timed.
+
+    A loop sends its next request as soon as the previous one returned; the run ends when
+    the last in-flight request returns after the deadline.
+    """
+    before = cpu.sample()
+    started = time.perf_counter()
+    deadline = started + duration
+    results = await asyncio.gather(*(_client_loop(request, deadline) for request in requests))
+    finished = time.perf_counter()
+    after = cpu.sample()
     latencies = sorted(latency for run in results for latency in run)
     seconds = finished - started
     return RunStats(
-        clients=clients,
+        clients=len(requests),
         requests=len(latencies),
         seconds=round(seconds, 3),
         requests_per_s=round(len(latencies) / seconds, 2),
@@ -116,17 +173,24 @@ async def measure(
     )
 
 
-async def _client_loop(
-    client: PageClient, users: Sequence[uuid.UUID], first: int, stride: int, deadline: float
-) -> list[float]:
+def _rotating(client: PageClient, users: Sequence[uuid.UUID], first: int, stride: int) -> Request:
     # Clients start on different users and step by the client count, so concurrent
     # requests are for different learners, as in production.
-    latencies: list[float] = []
     index = first
-    while (start := time.perf_counter()) < deadline:
+
+    async def fetch() -> None:
+        nonlocal index
         await client.fetch(users[index % len(users)])
-        latencies.append(time.perf_counter() - start)
         index += stride
+
+    return fetch
+
+
+async def _client_loop(request: Request, deadline: float) -> list[float]:
+    latencies: list[float] = []
+    while (start := time.perf_counter()) < deadline:
+        await request()
+        latencies.append(time.perf_counter() - start)
     return latencies
 
 

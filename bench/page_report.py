@@ -1,12 +1,7 @@
 """The comparison table and the results file."""
 
 import json
-import os
-import platform
-import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -91,24 +86,3 @@ def write_json(path: Path, comparisons: list[Comparison], meta: dict[str, Any]) 
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"meta": meta, "runs": [row.as_dict() for row in comparisons]}
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
-
-
-def environment() -> dict[str, Any]:
-    """What the numbers depend on besides the code: machine, versions, commit."""
-    return {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "packages": {
-            name: metadata.version(name)
-            for name in ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "asyncpg")
-        },
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes": bool(_git("status", "--porcelain")),
-    }
-
-
-def _git(*args: str) -> str:
-    repo = Path(__file__).resolve().parent.parent
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-    return done.stdout.strip()

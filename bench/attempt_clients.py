@@ -1,0 +1,126 @@
+"""The two measured sides of the attempt benchmark: the domain layer and the HTTP API.
+
+Each client is one learner submitting new attempts, one at a time; ``submit`` raises
+unless the attempt was recorded (not replayed, not rejected).
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import attempt_dataset
+from domain import attempts
+
+# Copied from tests/attempt_helpers.py: submitAttempt with every field of the success payload.
+SUBMIT = """mutation($input: SubmitAttemptInput!) { submitAttempt(input: $input) {
+  __typename
+  ... on SubmitAttemptSuccess {
+    replayed
+    attempt { id taskId tries timeSpentMs solved source occurredAt localDay }
+    taskState { status successCount failureCount totalTries totalTimeMs averageTimeMs
+                firstAttemptAt lastAttemptAt solvedAt }
+    sectionProgress { solvedTasks totalTasks percentComplete attemptsCount totalTimeMs
+                      averageTimeMs }
+    courseProgress { solvedTasks totalTasks percentComplete attemptsCount totalTimeMs
+                     averageTimeMs }
+    streak { current longest lastActiveDay }
+    newBadges { key }
+  }
+  ... on SubmitAttemptError { attemptId code message }
+} }"""
+
+
+class DomainClient:
+    """One learner calling ``record_attempt`` in its own transaction, as the mutation does."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        user_id: uuid.UUID,
+        tasks: Sequence[attempt_dataset.Placement],
+        policy: attempts.AttemptPolicy,
+    ) -> None:
+        self.engine = engine  # shared by all clients, configured like the server's
+        self.user_id = user_id
+        self.tasks = tasks
+        self.policy = policy
+
+    async def submit(self) -> None:
+        drawn = attempt_dataset.draw(self.tasks)
+        now = datetime.now(UTC)
+        attempt = attempts.AttemptInput(
+            id=drawn.id,
+            task_id=drawn.task.task_id,
+            tries=drawn.tries,
+            time_spent_ms=drawn.time_spent_ms,
+            solved=drawn.solved,
+            occurred_at=now,
+            source="web",
+        )
+        # engine.begin() is what the mutation's Database.transaction() returns.
+        async with self.engine.begin() as conn:
+            outcome = await attempts.record_attempt(
+                conn, user_id=self.user_id, attempt=attempt, now=now, policy=self.policy
+            )
+        if outcome.replayed:
+            raise RuntimeError(f"attempt {drawn.id} was replayed, not recorded")
+
+    async def close(self) -> None:
+        pass  # the engine outlives the run
+
+
+class HttpClient:
+    """One learner on one keep-alive HTTP connection, posting ``SUBMIT`` with its token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        tasks: Sequence[attempt_dataset.Placement],
+        global_ids: dict[uuid.UUID, str],
+    ) -> None:
+        # A single connection per client, as one browser tab or phone would hold.
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            timeout=60.0,
+        )
+        self.headers = headers
+        self.tasks = tasks
+        self.global_ids = global_ids
+
+    async def submit(self) -> None:
+        drawn = attempt_dataset.draw(self.tasks)
+        # Shaped like tests/attempt_helpers.attempt_input(); occurredAt is now.
+        body = orjson.dumps(
+            {
+                "query": SUBMIT,
+                "variables": {
+                    "input": {
+                        "id": str(drawn.id),
+                        "taskId": self.global_ids[drawn.task.task_id],
+                        "tries": drawn.tries,
+                        "timeSpentMs": drawn.time_spent_ms,
+                        "solved": drawn.solved,
+                        "occurredAt": datetime.now(UTC).isoformat(),
+                        "source": "WEB",
+                        "payload": None,
+                    }
+                },
+            }
+        )
+        response = await self.http.post("/graphql", content=body, headers=self.headers)
+        # A substring test, not a parse: the client's own work should not slow the server.
+        content = response.content
+        recorded = b'"SubmitAttemptSuccess"' in content and b'"errors"' not in content
+        if response.status_code != 200 or not recorded:
+            raise RuntimeError(f"/graphql answered {response.status_code}: {response.text[:500]}")
+        if b'"replayed":false' not in content.replace(b" ", b""):
+            raise RuntimeError(f"attempt {drawn.id} was replayed: {response.text[:500]}")
+
+    async def close(self) -> None:
+        await self.http.aclose()
