@@ -9,10 +9,12 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import bindparam
+
+from db.statements import statement
 
 PROGRESS_RETURNING = (
     "solved_tasks, total_tasks, percent_complete, attempts_count, total_time_ms,"
@@ -27,12 +29,14 @@ async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> str:
     Two different users may share a lock key (a 64-bit hash); that only serialises them.
     """
     await conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(:u AS uuid) AS text), 0))"),
+        statement(
+            "SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(:u AS uuid) AS text), 0))"
+        ),
         {"u": user_id},
     )
     row = (
         await conn.execute(
-            text(
+            statement(
                 "WITH created AS (INSERT INTO users (id) VALUES (:u)"
                 " ON CONFLICT (id) DO NOTHING RETURNING timezone)"
                 " SELECT timezone FROM created UNION ALL"
@@ -45,7 +49,9 @@ async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> str:
         # A concurrent first request (an enrollment, a reservation) committed the user row
         # after this statement's snapshot: the insert waited for it and did nothing.
         row = (
-            await conn.execute(text("SELECT timezone FROM users WHERE id = :u"), {"u": user_id})
+            await conn.execute(
+                statement("SELECT timezone FROM users WHERE id = :u"), {"u": user_id}
+            )
         ).one()
     return str(row.timezone)
 
@@ -55,7 +61,9 @@ async def get_attempt(
 ) -> Row[Any] | None:
     """The stored fingerprint and outcome of one of the user's attempts, or None."""
     result = await conn.execute(
-        text("SELECT fingerprint, outcome FROM user_task_attempt WHERE user_id = :u AND id = :id"),
+        statement(
+            "SELECT fingerprint, outcome FROM user_task_attempt WHERE user_id = :u AND id = :id"
+        ),
         {"u": user_id, "id": attempt_id},
     )
     return result.one_or_none()
@@ -64,7 +72,7 @@ async def get_attempt(
 async def get_task_placement(conn: AsyncConnection, task_id: uuid.UUID) -> Row[Any] | None:
     """Where a task sits now (theme, section, course) and whether it is active."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT t.id, t.active, t.theme_id, th.section_id, s.course_id"
             " FROM task t JOIN theme th ON th.id = t.theme_id"
             " JOIN section s ON s.id = th.section_id WHERE t.id = :id"
@@ -77,7 +85,7 @@ async def get_task_placement(conn: AsyncConnection, task_id: uuid.UUID) -> Row[A
 async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert the attempt; False if (user_id, id) already exists."""
     result = await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_task_attempt (user_id, id, task_id, theme_id, section_id,"
             " course_id, tries, time_spent_ms, solved, payload, source, occurred_at, local_day,"
             " created_at, fingerprint)"
@@ -96,7 +104,7 @@ async def set_attempt_outcome(
 ) -> None:
     """Store what the submission returned, for replays."""
     await conn.execute(
-        text(
+        statement(
             "UPDATE user_task_attempt SET outcome = :outcome WHERE user_id = :u AND id = :id"
         ).bindparams(bindparam("outcome", type_=JSONB)),
         {"u": user_id, "id": attempt_id, "outcome": outcome},
@@ -108,7 +116,7 @@ async def ensure_enrollment(
 ) -> None:
     """Enroll the user in the course unless already enrolled (any status)."""
     await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_course_enrollment (user_id, course_id, status, started_at)"
             " VALUES (:u, :c, 'active', :now) ON CONFLICT DO NOTHING"
         ),
@@ -131,7 +139,7 @@ async def upsert_task_state(
     Order-independent (sums, least/greatest), so late offline attempts land where they belong.
     """
     result = await conn.execute(
-        text(
+        statement(
             "WITH before AS (SELECT status FROM user_task_state"
             " WHERE user_id = :u AND task_id = :t)"
             " INSERT INTO user_task_state AS s (user_id, task_id, status, success_count,"
@@ -181,7 +189,7 @@ async def upsert_section_progress(
 ) -> Row[Any]:
     """Fold one attempt into the section's progress; solved moves only on a first solve."""
     result = await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_section_progress AS p (user_id, section_id, course_id,"
             " solved_tasks, total_tasks, percent_complete, attempts_count, total_time_ms,"
             " average_time_ms, updated_at)"
@@ -225,7 +233,7 @@ async def upsert_course_progress(
 ) -> Row[Any]:
     """Fold one attempt into the course's progress; solved moves only on a first solve."""
     result = await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_course_progress AS p (user_id, course_id, solved_tasks,"
             " total_tasks, percent_complete, attempts_count, total_time_ms, average_time_ms,"
             " updated_at)"
@@ -263,7 +271,7 @@ async def complete_enrollment(
 ) -> None:
     """Mark the enrollment completed (once; the first completion time stays)."""
     await conn.execute(
-        text(
+        statement(
             "UPDATE user_course_enrollment SET status = 'completed', completed_at = :at"
             " WHERE user_id = :u AND course_id = :c AND status <> 'completed'"
         ),
@@ -281,7 +289,7 @@ async def upsert_daily_activity(
 ) -> Row[Any]:
     """Count the attempt on the learner's local day; returns the day's new totals."""
     result = await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_daily_activity AS d (user_id, day, attempts, solved, time_spent_ms)"
             " VALUES (:u, :day, 1, :solved, :ms)"
             " ON CONFLICT (user_id, day) DO UPDATE SET attempts = d.attempts + 1,"
@@ -297,7 +305,7 @@ async def upsert_daily_activity(
 async def get_streak(conn: AsyncConnection, user_id: uuid.UUID) -> Row[Any] | None:
     """The stored streak row (run ending at last_active_day, longest run), or None."""
     result = await conn.execute(
-        text("SELECT current, longest, last_active_day FROM user_streak WHERE user_id = :u"),
+        statement("SELECT current, longest, last_active_day FROM user_streak WHERE user_id = :u"),
         {"u": user_id},
     )
     return result.one_or_none()
@@ -307,7 +315,7 @@ async def save_streak(
     conn: AsyncConnection, user_id: uuid.UUID, current: int, longest: int, last_day: date
 ) -> None:
     await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_streak (user_id, current, longest, last_active_day)"
             " VALUES (:u, :current, :longest, :last)"
             " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
@@ -339,7 +347,7 @@ STREAK_FROM_DAYS = """
 async def rebuild_streak(conn: AsyncConnection, user_id: uuid.UUID) -> None:
     """Rebuild one user's streak from their daily activity (after a late attempt filled a gap)."""
     await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_streak (user_id, current, longest, last_active_day) "
             + STREAK_FROM_DAYS.format(filter="user_id = :u")
             + " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"

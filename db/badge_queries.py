@@ -5,10 +5,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import bindparam
+
+from db.statements import statement
 
 RULE_COLUMNS = "r.id, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
 
@@ -18,7 +20,7 @@ async def active_rules_for(
 ) -> list[Row[Any]]:
     """Active rules of active badges whose (type, scope_key) is one of ``pairs``."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {RULE_COLUMNS} FROM badge_rule r JOIN badge b ON b.id = r.badge_id"
             " JOIN unnest(CAST(:types AS text[]), CAST(:scopes AS text[])) AS k(type, scope)"
             " ON r.type = k.type AND r.scope_key = k.scope"
@@ -37,7 +39,7 @@ async def rules(
     if active_only:
         condition += " AND r.active AND b.active"
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {RULE_COLUMNS} FROM badge_rule r JOIN badge b ON b.id = r.badge_id"
             f" WHERE {condition} ORDER BY r.id"
         ),
@@ -51,7 +53,7 @@ async def rules_by_badge(
 ) -> list[list[Row[Any]]]:
     """Each badge's rules (active or not), in creation order."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {RULE_COLUMNS} FROM badge_rule r WHERE r.badge_id = ANY(:ids)"
             " ORDER BY r.badge_id, r.created_at, r.id"
         ),
@@ -71,7 +73,7 @@ async def section_counts(
 ) -> list[Row[Any]]:
     """(id, solved, total) for the given sections, or every section when None."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT s.id, coalesce(p.solved_tasks, 0) AS solved, s.total_tasks_cached AS total"
             " FROM section s LEFT JOIN user_section_progress p"
             " ON p.user_id = :u AND p.section_id = s.id"
@@ -87,7 +89,7 @@ async def course_counts(
 ) -> list[Row[Any]]:
     """(id, solved, total) for the given courses, or every course when None."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT c.id, coalesce(p.solved_tasks, 0) AS solved, c.total_tasks_cached AS total"
             " FROM course c LEFT JOIN user_course_progress p"
             " ON p.user_id = :u AND p.course_id = c.id"
@@ -103,7 +105,7 @@ async def theme_counts(
 ) -> list[Row[Any]]:
     """(id, solved, total, first_try) over active tasks, for the given themes or all."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT th.id, count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved,"
             " count(t.id) AS total,"
             " count(s.task_id) FILTER (WHERE s.status = 'solved' AND s.failure_count = 0"
@@ -119,7 +121,7 @@ async def theme_counts(
 
 async def longest_streak(conn: AsyncConnection, user_id: uuid.UUID) -> int:
     result = await conn.execute(
-        text("SELECT longest FROM user_streak WHERE user_id = :u"), {"u": user_id}
+        statement("SELECT longest FROM user_streak WHERE user_id = :u"), {"u": user_id}
     )
     return int(result.scalar() or 0)
 
@@ -127,7 +129,7 @@ async def longest_streak(conn: AsyncConnection, user_id: uuid.UUID) -> int:
 async def day_solved(conn: AsyncConnection, user_id: uuid.UUID, day: date | None) -> int:
     """Distinct tasks solved on one local day, or on the best day when ``day`` is None."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT task_id) AS n"
             " FROM user_task_attempt WHERE user_id = :u AND solved"
             " AND (CAST(:day AS date) IS NULL OR local_day = :day) GROUP BY local_day) d"
@@ -139,7 +141,7 @@ async def day_solved(conn: AsyncConnection, user_id: uuid.UUID, day: date | None
 
 async def solved_total(conn: AsyncConnection, user_id: uuid.UUID) -> int:
     result = await conn.execute(
-        text("SELECT count(*) FROM user_task_state WHERE user_id = :u AND status = 'solved'"),
+        statement("SELECT count(*) FROM user_task_state WHERE user_id = :u AND status = 'solved'"),
         {"u": user_id},
     )
     return int(result.scalar() or 0)
@@ -148,7 +150,7 @@ async def solved_total(conn: AsyncConnection, user_id: uuid.UUID) -> int:
 async def fast_solves(conn: AsyncConnection, user_id: uuid.UUID) -> list[int]:
     """Per task, the fastest solve in one try (ms), ascending."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT min(time_spent_ms) AS ms FROM user_task_attempt"
             " WHERE user_id = :u AND solved AND tries = 1 GROUP BY task_id ORDER BY ms"
         ),
@@ -162,7 +164,7 @@ async def solve_times(
 ) -> list[datetime]:
     """occurredAt of the user's solving attempts in [since, until], ascending."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT occurred_at FROM user_task_attempt WHERE user_id = :u AND solved"
             " AND occurred_at BETWEEN :since AND :until ORDER BY occurred_at"
         ),
@@ -182,7 +184,7 @@ async def insert_awards(conn: AsyncConnection, awards: Sequence[dict[str, Any]])
     if not awards:
         return []
     result = await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_badge (user_id, badge_id, context_key, context, rule_id,"
             " attempt_id, awarded_at, retroactive)"
             " SELECT a.user_id, a.badge_id, a.context_key, a.context, a.rule_id, a.attempt_id,"
@@ -213,7 +215,7 @@ async def awards_by_user_badge(
 ) -> list[list[Row[Any]]]:
     """Each (user_id, badge_id)'s awards, oldest first."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT ub.user_id, ub.badge_id, ub.context_key, ub.context, ub.rule_id,"
             " ub.attempt_id, ub.awarded_at, ub.retroactive FROM user_badge ub"
             " JOIN unnest(CAST(:users AS uuid[]), CAST(:badges AS uuid[])) AS k(u, b)"
@@ -244,7 +246,7 @@ async def list_user_awards(
     if before is not None:
         params.update(at=before[0], badge=before[1], context=before[2])
     result = await conn.execute(
-        text(
+        statement(
             "SELECT user_id, badge_id, context_key, context, rule_id, attempt_id, awarded_at,"
             f" retroactive FROM user_badge WHERE user_id = :u{condition}"
             " ORDER BY awarded_at DESC, badge_id DESC, context_key DESC LIMIT :limit"
@@ -260,7 +262,7 @@ async def list_user_awards(
 async def content_placement(conn: AsyncConnection) -> list[Row[Any]]:
     """Every task with its theme, section, course and active flag."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT t.id, t.theme_id, th.section_id, s.course_id, t.active,"
             " s.total_tasks_cached AS section_total, c.total_tasks_cached AS course_total"
             " FROM task t JOIN theme th ON th.id = t.theme_id"
@@ -275,7 +277,7 @@ async def attempts_in_processing_order(
 ) -> list[Row[Any]]:
     """The users' attempts in the order the server recorded them."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT user_id, id, task_id, tries, time_spent_ms, solved, occurred_at, local_day"
             " FROM user_task_attempt WHERE user_id = ANY(:users)"
             " ORDER BY user_id, created_at, id"
@@ -290,7 +292,9 @@ async def held_awards(
 ) -> set[tuple[uuid.UUID, uuid.UUID, str]]:
     """(user_id, badge_id, context_key) of the awards the users hold."""
     result = await conn.execute(
-        text("SELECT user_id, badge_id, context_key FROM user_badge WHERE user_id = ANY(:users)"),
+        statement(
+            "SELECT user_id, badge_id, context_key FROM user_badge WHERE user_id = ANY(:users)"
+        ),
         {"users": list(user_ids)},
     )
     return {(r.user_id, r.badge_id, r.context_key) for r in result}
@@ -301,7 +305,7 @@ async def learners_with_attempts(
 ) -> list[uuid.UUID]:
     """Users with attempts, in id order, after ``after`` (to resume an interrupted run)."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT id FROM users u WHERE (CAST(:after AS uuid) IS NULL OR u.id > :after)"
             " AND EXISTS (SELECT 1 FROM user_task_attempt a WHERE a.user_id = u.id)"
             " ORDER BY id"

@@ -5,8 +5,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.statements import statement
 
 COURSE_COLUMNS = "id, key, title, description, order_index, total_tasks_cached"
 SECTION_COLUMNS = "id, key, course_id, title, order_index, total_tasks_cached"
@@ -39,12 +41,12 @@ async def list_courses(
     """Courses in display order (order_index, id), starting after the ``after`` position."""
     if after is None:
         result = await conn.execute(
-            text(f"SELECT {COURSE_COLUMNS} FROM course ORDER BY order_index, id LIMIT :limit"),
+            statement(f"SELECT {COURSE_COLUMNS} FROM course ORDER BY order_index, id LIMIT :limit"),
             {"limit": limit},
         )
     else:
         result = await conn.execute(
-            text(
+            statement(
                 f"SELECT {COURSE_COLUMNS} FROM course"
                 " WHERE (order_index, id) > (:order_index, :id)"
                 " ORDER BY order_index, id LIMIT :limit"
@@ -57,7 +59,7 @@ async def list_courses(
 async def courses_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
     """Courses for ``ids``, aligned; None where a course does not exist."""
     result = await conn.execute(
-        text(f"SELECT {COURSE_COLUMNS} FROM course WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        statement(f"SELECT {COURSE_COLUMNS} FROM course WHERE id = ANY(:ids)"), {"ids": list(ids)}
     )
     return _aligned(result.all(), ids)
 
@@ -65,7 +67,7 @@ async def courses_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list
 async def sections_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
     """Sections for ``ids``, aligned; None where a section does not exist."""
     result = await conn.execute(
-        text(f"SELECT {SECTION_COLUMNS} FROM section WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        statement(f"SELECT {SECTION_COLUMNS} FROM section WHERE id = ANY(:ids)"), {"ids": list(ids)}
     )
     return _aligned(result.all(), ids)
 
@@ -73,7 +75,7 @@ async def sections_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> lis
 async def themes_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
     """Themes for ``ids``, aligned; None where a theme does not exist."""
     result = await conn.execute(
-        text(f"SELECT {THEME_COLUMNS} FROM theme WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        statement(f"SELECT {THEME_COLUMNS} FROM theme WHERE id = ANY(:ids)"), {"ids": list(ids)}
     )
     return _aligned(result.all(), ids)
 
@@ -81,7 +83,7 @@ async def themes_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[
 async def tasks_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
     """Tasks (active or not) for ``ids``, aligned; None where a task does not exist."""
     result = await conn.execute(
-        text(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        statement(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ANY(:ids)"), {"ids": list(ids)}
     )
     return _aligned(result.all(), ids)
 
@@ -91,7 +93,7 @@ async def sections_by_course(
 ) -> list[list[Row[Any]]]:
     """Each course's sections in display order."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {SECTION_COLUMNS} FROM section WHERE course_id = ANY(:ids)"
             " ORDER BY course_id, order_index, id"
         ),
@@ -105,7 +107,7 @@ async def themes_by_section(
 ) -> list[list[Row[Any]]]:
     """Each section's themes in display order."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {THEME_COLUMNS} FROM theme WHERE section_id = ANY(:ids)"
             " ORDER BY section_id, order_index, id"
         ),
@@ -119,7 +121,7 @@ async def active_tasks_by_theme(
 ) -> list[list[Row[Any]]]:
     """Each theme's active tasks in display order (inactive tasks are not part of a course)."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {TASK_COLUMNS} FROM task WHERE theme_id = ANY(:ids) AND active"
             " ORDER BY theme_id, order_index, id"
         ),
@@ -131,7 +133,9 @@ async def active_tasks_by_theme(
 async def badges_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:
     """Badges for ``ids``, aligned; None where a badge does not exist."""
     result = await conn.execute(
-        text("SELECT id, key, name, description, media, active FROM badge WHERE id = ANY(:ids)"),
+        statement(
+            "SELECT id, key, name, description, media, active FROM badge WHERE id = ANY(:ids)"
+        ),
         {"ids": list(ids)},
     )
     return _aligned(result.all(), ids)
@@ -141,7 +145,7 @@ async def list_badges(conn: AsyncConnection, *, include_inactive: bool) -> list[
     """The badge catalog by key."""
     condition = "true" if include_inactive else "active"
     result = await conn.execute(
-        text(
+        statement(
             "SELECT id, key, name, description, media, active FROM badge"
             f" WHERE {condition} ORDER BY key, id"
         )

@@ -4,14 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.statements import statement
 
 COLUMNS = "user_id, course_id, status, started_at, completed_at"
 
 
 async def course_exists(conn: AsyncConnection, course_id: uuid.UUID) -> bool:
-    result = await conn.execute(text("SELECT 1 FROM course WHERE id = :id"), {"id": course_id})
+    result = await conn.execute(statement("SELECT 1 FROM course WHERE id = :id"), {"id": course_id})
     return result.one_or_none() is not None
 
 
@@ -20,10 +22,10 @@ async def enroll(
 ) -> Row[Any]:
     """The enrollment, created active if the user had none in this course."""
     await conn.execute(
-        text("INSERT INTO users (id) VALUES (:u) ON CONFLICT (id) DO NOTHING"), {"u": user_id}
+        statement("INSERT INTO users (id) VALUES (:u) ON CONFLICT (id) DO NOTHING"), {"u": user_id}
     )
     await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_course_enrollment (user_id, course_id, status, started_at)"
             " VALUES (:u, :c, 'active', :now) ON CONFLICT DO NOTHING"
         ),
@@ -36,7 +38,7 @@ async def get_for_update(
     conn: AsyncConnection, user_id: uuid.UUID, course_id: uuid.UUID
 ) -> Row[Any] | None:
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {COLUMNS} FROM user_course_enrollment"
             " WHERE user_id = :u AND course_id = :c FOR UPDATE"
         ),
@@ -49,7 +51,7 @@ async def set_status(
     conn: AsyncConnection, user_id: uuid.UUID, course_id: uuid.UUID, status: str
 ) -> Row[Any]:
     result = await conn.execute(
-        text(
+        statement(
             "UPDATE user_course_enrollment SET status = :status"
             f" WHERE user_id = :u AND course_id = :c RETURNING {COLUMNS}"
         ),

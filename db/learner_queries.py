@@ -5,8 +5,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.statements import statement
 
 ATTEMPT_COLUMNS = (
     "id, task_id, tries, time_spent_ms, solved, source, occurred_at, local_day, created_at"
@@ -18,7 +20,7 @@ async def enrollments_by_user(
 ) -> list[list[Row[Any]]]:
     """Each user's enrollments, oldest first."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT user_id, course_id, status, started_at, completed_at"
             " FROM user_course_enrollment WHERE user_id = ANY(:ids)"
             " ORDER BY user_id, started_at, course_id"
@@ -34,7 +36,7 @@ async def enrollments_by_user(
 async def get_streak_and_timezone(conn: AsyncConnection, user_id: uuid.UUID) -> Row[Any]:
     """The user's stored streak (nulls when none) and time zone ('UTC' for unknown users)."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT coalesce(u.timezone, 'UTC') AS timezone, s.current, s.longest,"
             " s.last_active_day"
             " FROM (SELECT CAST(:u AS uuid) AS id) k"
@@ -50,7 +52,7 @@ async def list_daily_activity(
 ) -> list[Row[Any]]:
     """The user's active local days between ``first_day`` and ``last_day`` inclusive."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT day, attempts, solved, time_spent_ms FROM user_daily_activity"
             " WHERE user_id = :u AND day BETWEEN :first AND :last ORDER BY day"
         ),
@@ -77,7 +79,7 @@ async def list_attempts(
         conditions.append("(occurred_at, id) < (:at, :id)")
         params.update(at=before[0], id=before[1])
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {ATTEMPT_COLUMNS} FROM user_task_attempt WHERE {' AND '.join(conditions)}"
             " ORDER BY occurred_at DESC, id DESC LIMIT :limit"
         ),

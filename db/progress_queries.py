@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.statements import statement
 
 UserKey = tuple[uuid.UUID, uuid.UUID]
 
@@ -34,7 +36,7 @@ async def course_progress_by_user_course(
 ) -> list[Row[Any] | None]:
     """user_course_progress rows for (user_id, course_id) keys; None where none exists."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT p.user_id, p.course_id, {PROGRESS_COLUMNS}"
             " FROM user_course_progress p"
             " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
@@ -50,7 +52,7 @@ async def section_progress_by_user_section(
 ) -> list[Row[Any] | None]:
     """user_section_progress rows for (user_id, section_id) keys; None where none exists."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT p.user_id, p.section_id, {PROGRESS_COLUMNS}"
             " FROM user_section_progress p"
             " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
@@ -66,7 +68,7 @@ async def theme_progress_by_user_theme(
 ) -> list[Row[Any] | None]:
     """Solved and total ACTIVE tasks per (user_id, theme_id); themes are small, so counted live."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT k.user_id, k.id AS theme_id, count(t.id) AS total_tasks,"
             " count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved_tasks"
             " FROM unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
@@ -84,7 +86,7 @@ async def task_state_by_user_task(
 ) -> list[Row[Any] | None]:
     """user_task_state rows for (user_id, task_id) keys; None where the user never tried it."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT s.user_id, s.task_id, s.status, s.success_count, s.failure_count,"
             " s.total_tries, s.total_time_ms, s.average_time_ms, s.first_attempt_at,"
             " s.last_attempt_at, s.solved_at"
@@ -109,7 +111,7 @@ async def course_tree_progress(
     """
     params = _split(keys)
     sections = await conn.execute(
-        text(
+        statement(
             f"SELECT p.user_id, p.course_id, p.section_id, {PROGRESS_COLUMNS}"
             f" FROM user_section_progress p"
             f" JOIN {KEYS} ON p.user_id = k.user_id AND p.course_id = k.course_id"
@@ -117,7 +119,7 @@ async def course_tree_progress(
         params,
     )
     themes = await conn.execute(
-        text(
+        statement(
             "SELECT k.user_id, k.course_id, t.theme_id, count(t.id) AS total_tasks,"
             " count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved_tasks"
             f" FROM {KEYS} JOIN section sec ON sec.course_id = k.course_id"
@@ -128,7 +130,7 @@ async def course_tree_progress(
         params,
     )
     tasks = await conn.execute(
-        text(
+        statement(
             "SELECT k.user_id, k.course_id, s.task_id, s.status, s.success_count,"
             " s.failure_count, s.total_tries, s.total_time_ms, s.average_time_ms,"
             " s.first_attempt_at, s.last_attempt_at, s.solved_at"

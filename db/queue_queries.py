@@ -14,8 +14,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.statements import statement
 
 TASK_LOCK = (
     "hashtext(CAST(CAST(:user_id AS uuid) AS text)), hashtext(CAST(CAST({task} AS uuid) AS text))"
@@ -149,7 +151,7 @@ async def get_scope(
     """Whether the course, the section (in it) and the theme (in both) exist, and whether
     the scope holds any active task."""
     result = await conn.execute(
-        text(SCOPE),
+        statement(SCOPE),
         {"c": course_id, "s": section_id, "th": theme_id},
     )
     return result.one()
@@ -157,7 +159,7 @@ async def get_scope(
 
 async def ensure_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
     """Create the user row if missing."""
-    await conn.execute(text(ENSURE_USER), {"u": user_id})
+    await conn.execute(statement(ENSURE_USER), {"u": user_id})
 
 
 async def reserve(
@@ -179,7 +181,7 @@ async def reserve(
     snapshot) may find others.
     """
     result = await conn.execute(
-        text(RESERVE),
+        statement(RESERVE),
         {
             "user_id": user_id,
             "course_id": course_id,
@@ -201,7 +203,7 @@ async def list_candidates(
 ) -> list[Row[Any]]:
     """The first ``limit`` candidates of the whole course in rank order (reserves nothing)."""
     result = await conn.execute(
-        text(f"WITH {CANDIDATES} SELECT * FROM ranked ORDER BY rank LIMIT :limit"),
+        statement(f"WITH {CANDIDATES} SELECT * FROM ranked ORDER BY rank LIMIT :limit"),
         {
             "user_id": user_id,
             "course_id": course_id,
@@ -218,7 +220,7 @@ async def list_candidates(
 async def lock_task(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
     """Wait for, then hold until the end of the transaction, the (user, task) entry lock."""
     await conn.execute(
-        text(f"SELECT pg_advisory_xact_lock({TASK_LOCK.format(task=':task_id')})"),
+        statement(f"SELECT pg_advisory_xact_lock({TASK_LOCK.format(task=':task_id')})"),
         {"user_id": user_id, "task_id": task_id},
     )
 
@@ -226,7 +228,7 @@ async def lock_task(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUI
 async def get_course_policy(conn: AsyncConnection, course_id: uuid.UUID) -> dict[str, Any] | None:
     """The course's stored queue policy (None: the defaults)."""
     result = await conn.execute(
-        text("SELECT queue_policy FROM course WHERE id = :c"), {"c": course_id}
+        statement("SELECT queue_policy FROM course WHERE id = :c"), {"c": course_id}
     )
     policy: dict[str, Any] | None = result.scalar_one_or_none()
     return policy
@@ -237,7 +239,7 @@ async def get_lease(
 ) -> Row[Any] | None:
     """The user's entry that carries ``lease_token`` (in any state), with its task's active flag."""
     result = await conn.execute(
-        text(
+        statement(
             f"SELECT {', '.join('q.' + c for c in ENTRY_COLUMNS.split(', '))},"
             " coalesce(t.active, false) AS task_active"
             " FROM user_task_queue q LEFT JOIN task t ON t.id = q.task_id"
@@ -253,7 +255,7 @@ async def list_reviews(
 ) -> list[Row[Any]]:
     """The user's attempts at the task, oldest first (by when they happened)."""
     result = await conn.execute(
-        text(
+        statement(
             "SELECT occurred_at, solved, tries FROM user_task_attempt"
             " WHERE user_id = :u AND task_id = :t ORDER BY occurred_at, created_at, id"
         ),
@@ -267,7 +269,7 @@ async def close_entries(
 ) -> None:
     """Mark the task's open entries (and its expired marker, if asked) done."""
     await conn.execute(
-        text(
+        statement(
             "UPDATE user_task_queue SET state = 'done' WHERE user_id = :u AND task_id = :t"
             " AND (state IN ('queued', 'reserved') OR (:expired AND state = 'expired'))"
         ),
@@ -292,7 +294,7 @@ async def enqueue(
     ``queue_priority`` for the task.
     """
     await conn.execute(
-        text(
+        statement(
             "INSERT INTO user_task_queue (user_id, task_id, course_id, state, reason, priority,"
             " due_at, deliveries, enqueued_at)"
             " SELECT :u, :t, :c, :state, :reason,"
@@ -322,7 +324,7 @@ async def extend(
 ) -> Row[Any] | None:
     """Move a live reservation's visibility timeout to ``until``; None if it is not live."""
     result = await conn.execute(
-        text(
+        statement(
             "UPDATE user_task_queue SET visibility_timeout_at = :until"
             " WHERE user_id = :u AND lease_token = :token AND state = 'reserved'"
             f" AND visibility_timeout_at > :now RETURNING {ENTRY_COLUMNS}"
@@ -337,7 +339,7 @@ async def release(
 ) -> Row[Any] | None:
     """Give a live reservation back (queued, due as before, token void); None if not live."""
     result = await conn.execute(
-        text(
+        statement(
             "UPDATE user_task_queue SET state = 'queued', lease_token = NULL,"
             " visibility_timeout_at = NULL"
             " WHERE user_id = :u AND lease_token = :token AND state = 'reserved'"
