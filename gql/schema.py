@@ -49,7 +49,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         types=[Course, Section, Theme, Task, Badge, BadgeRule],
         extensions=schema_extensions(settings),
         execution_context_class=fast_execution.with_fast_paths(
-            execution_context_class(settings)
+            execution_context_class(settings)  # type: ignore[arg-type]
         ),
     )
     fast_execution.shortcut_prefetched(schema._schema)

@@ -98,4 +98,4 @@ class ContentQuery:
             return None
         loader = getattr(info.context.loaders, f"{type_name.lower()}_by_id")
         row = await loader.load(db_id)
-        return node_type.from_row(row) if row else None  # type: ignore[no-any-return]
+        return node_type.from_row(row) if row else None

@@ -25,8 +25,8 @@ def _asks_for_progress(info: Info) -> bool:
                 if fragment is None:
                     return True
                 stack.append(fragment.selection_set)
-            elif getattr(selection, "selection_set", None) is not None:
-                stack.append(selection.selection_set)
+            elif (nested := getattr(selection, "selection_set", None)) is not None:
+                stack.append(nested)
     return False
 
 

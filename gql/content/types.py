@@ -68,7 +68,8 @@ class Task(Node):
 
     @strawberry.field(description="The exercise itself, as authored.")
     def content(self) -> JSON:
-        return orjson.loads(self.content_json)
+        content: JSON = orjson.loads(self.content_json)
+        return content
 
     @strawberry.field(description="The viewer's state on this task; needs a bearer token.")
     @prefetched("prefetched_state")

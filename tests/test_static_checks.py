@@ -1,0 +1,32 @@
+"""The house tooling runs clean: ruff (lint and format) and mypy strict over the code."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy", "gql", "domain", "db"],
+    ],
+    ids=["ruff", "ruff-format", "mypy"],
+)
+def test_static_check_passes(command: list[str]) -> None:
+    tool = BIN / command[0]
+    executable = str(tool) if tool.exists() else shutil.which(command[0])
+    assert executable, f"{command[0]} is not installed"
+
+    result = subprocess.run(
+        [executable, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
