@@ -37,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated client counts (default 1,8,32)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (`learntrack serve --workers N`; default 1, plain uvicorn)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of the comparison: one 1-client run with the server under pyinstrument",
@@ -74,7 +80,11 @@ def run_comparison(
     args: argparse.Namespace, database: page_dataset.ScratchDatabase, dataset: page_dataset.Dataset
 ) -> int:
     port = server_process.free_port()
-    command = server_process.uvicorn_command(port)
+    command = (
+        server_process.serve_command(port, args.workers)
+        if args.workers > 1
+        else server_process.uvicorn_command(port)
+    )
     with server_process.running(command, port, database.url, RESULTS / "server.log") as server:
         comparisons, difference = uvloop.run(compare(args, database, dataset, server))
     meta = {

@@ -46,6 +46,19 @@ def uvicorn_command(port: int) -> list[str]:
     ]
 
 
+def serve_command(port: int, workers: int) -> list[str]:
+    """``learntrack serve`` as production runs it: N workers, one SO_REUSEPORT socket each."""
+    return [
+        sys.executable,
+        "-m",
+        "gql",
+        "serve",
+        f"--host={HOST}",
+        f"--port={port}",
+        f"--workers={workers}",
+    ]
+
+
 def profiled_command(port: int, output: Path) -> list[str]:
     script = Path(__file__).resolve().parent / "profiled_server.py"
     return [sys.executable, str(script), f"--port={port}", f"--output={output}"]
