@@ -171,6 +171,16 @@ class BadgeRule(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
+class ContentVersion(Base):
+    """One row: moves whenever any content table changes (triggers, migration 0008)."""
+
+    __tablename__ = "content_version"
+    __table_args__ = (CheckConstraint("id", name="one_row"),)
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 # --- users ------------------------------------------------------------------------------
 
 
@@ -181,6 +191,11 @@ class User(Base):
     handle: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str] = mapped_column(Text, server_default="UTC")
     created_at: Mapped[datetime] = _created_at()
+    # Moves whenever anything of this learner's changes (triggers, migration 0008); ETags
+    # are derived from it. Values come from one sequence, so they never repeat.
+    data_version: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('learntrack_data_version')")
+    )
 
 
 class UserCourseEnrollment(Base):
