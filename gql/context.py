@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from db.engine import Database
 from domain.attempts import AttemptPolicy
@@ -24,10 +25,14 @@ class Context:
     identity: Identity | None
     auth_problem: str | None = None
     clock: Callable[[], datetime] = utc_now
-    loaders: Loaders = field(init=False)
+    # Set once anything asked for the time: the answer is then only good for a while, and
+    # its ETag says so (gql/revalidation.py).
+    clock_read: bool = field(default=False, init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.database, self.clock)
+    @cached_property
+    def loaders(self) -> Loaders:
+        # Built on first use: a request answered 304 (or refused) never needs them.
+        return Loaders(self.database, self.now)
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -38,6 +43,12 @@ class Context:
 
     def now(self) -> datetime:
         """The server's clock (UTC); tests replace it."""
+        self.clock_read = True
+        return self.clock()
+
+    def now_for_local_day(self) -> datetime:
+        """The clock, for an answer that depends only on the viewer's local day (a streak):
+        every viewer's ETag names that day already, so this read does not bound the answer."""
         return self.clock()
 
     @property

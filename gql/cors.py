@@ -29,8 +29,15 @@ def cors_middleware(settings: Settings) -> list[Middleware]:
             allow_origins=settings.cors_origins,
             allow_credentials=True,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-Id"],
-            expose_headers=["X-Request-Id"],
+            # If-None-Match / ETag: for clients that revalidate by hand (gql/revalidation.py).
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Accept",
+                "X-Request-Id",
+                "If-None-Match",
+            ],
+            expose_headers=["X-Request-Id", "ETag"],
             max_age=600,
         )
     ]

@@ -5,6 +5,10 @@ response's media type is negotiated: with ``application/graphql-response+json`` 
 that could not be executed (parse, validation or variable errors) is a 400 without
 ``data``; with legacy ``application/json`` every well-formed request is a 200. Malformed
 requests are refused with a 4xx before anything runs, whatever the media type.
+
+Queries may be named by hash (gql/persisted_queries.py), and a GET query's answer carries an
+ETag derived from data versions (gql/revalidation.py): ``If-None-Match`` with a current tag
+is answered 304 after one SQL statement, without executing anything.
 """
 
 from collections.abc import Awaitable, Callable
@@ -19,9 +23,11 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from gql import graphiql, graphql_request, media_types
+from domain import data_versions
+from gql import graphiql, graphql_request, media_types, revalidation
 from gql.context import Context
 from gql.http_errors import RequestRefused, error_body, refusal_response
+from gql.persisted_queries import PersistedQueries, PersistedQueryUnavailable, sha256_hex
 from gql.request_log import current_request
 from gql.settings import Settings
 
@@ -39,10 +45,17 @@ class GraphQLEndpoint:
         self.settings = settings
         self.make_context = make_context
         self.limits = graphql_request.RequestLimits.from_settings(settings)
+        self.persisted_queries = PersistedQueries(
+            max_entries=settings.apq_cache_entries, max_chars=settings.apq_cache_chars
+        )
+        self.etags = (
+            revalidation.ETags.for_server(str(schema), settings) if settings.etags else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.respond(Request(scope, receive))
-        response.headers["Vary"] = "Accept"
+        if "vary" not in response.headers:
+            response.headers["Vary"] = "Accept"
         await response(scope, receive, send)
 
     async def respond(self, request: Request) -> Response:
@@ -68,14 +81,18 @@ class GraphQLEndpoint:
                 )
             else:
                 parsed = await graphql_request.from_body(request, self.limits)
+            query = self.persisted_queries.query_for(parsed)
         except RequestRefused as refused:
             return self._refused(refused, media_type)
-        return await self._execute(request, parsed, media_type, QUERIES if is_get else None)
+        except PersistedQueryUnavailable as unavailable:
+            return self._persisted_query_unavailable(unavailable, media_type)
+        return await self._execute(request, parsed, query, media_type, QUERIES if is_get else None)
 
     async def _execute(
         self,
         request: Request,
         parsed: graphql_request.GraphQLRequest,
+        query: str,
         media_type: str,
         only: frozenset[OperationType] | None,
     ) -> Response:
@@ -83,9 +100,27 @@ class GraphQLEndpoint:
         record = current_request.get()
         if record is not None and context.identity is not None:
             record.user_id = str(context.identity.user_id)
+        key = version = None
+        if only is not None and self.etags is not None and context.auth_problem is None:
+            key = revalidation.RequestKey.of(
+                document_hash=parsed.persisted_hash or sha256_hex(query),
+                operation_name=parsed.operation_name,
+                variables=parsed.variables,
+                media_type=media_type,
+                identity=context.identity,
+            )
+            # Read before the data, so the tag is never newer than the answer it labels.
+            version = await context.database.read(
+                data_versions.get_data_version,
+                user_id=context.identity.user_id if context.identity else None,
+                now=context.clock(),
+            )
+            current = self.etags.matching(request.headers.get("if-none-match"), key, version)
+            if current is not None:
+                return revalidation.not_modified(current)
         try:
             result = await self.schema.execute(
-                parsed.query,
+                query,
                 variable_values=parsed.variables,
                 context_value=context,
                 operation_name=parsed.operation_name,
@@ -106,14 +141,21 @@ class GraphQLEndpoint:
             )
         except CannotGetOperationTypeError as exc:
             return self._request_error(exc.as_http_error_reason(), media_type)
-        return self._result(result, media_type)
+        response = self._result(result, media_type)
+        if parsed.persisted_hash and parsed.query is not None and not _request_error(result):
+            self.persisted_queries.remember(parsed.persisted_hash, query)
+        if key is not None and version is not None and not result.errors and result.data:
+            assert self.etags is not None
+            tag = self.etags.tag(key, version, time_bound=context.clock_read)
+            if tag is not None:
+                revalidation.mark_cacheable(response, tag)
+        return response
 
     def _result(self, result: ExecutionResult, media_type: str) -> Response:
         errors = result.errors or []
         codes = [(error.extensions or {}).get("code", "") for error in errors]
         _note_codes(codes)
-        # No path on any error and no data: the request failed before execution began.
-        request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
+        request_error = _request_error(result)
         body: dict[str, Any] = {}
         status = 200
         if media_type == media_types.GRAPHQL_RESPONSE_JSON and request_error:
@@ -137,6 +179,22 @@ class GraphQLEndpoint:
     def _refused(self, refused: RequestRefused, media_type: str = media_types.JSON) -> Response:
         _note_codes([refused.code])
         return refusal_response(refused, media_type)
+
+    def _persisted_query_unavailable(
+        self, unavailable: PersistedQueryUnavailable, media_type: str
+    ) -> Response:
+        """Nothing ran; 200 whatever the media type, so that the client sends the query."""
+        _note_codes([unavailable.code])
+        body = orjson.loads(error_body(unavailable.message, unavailable.code))
+        if media_type == media_types.JSON:
+            body = {"data": None, **body}
+        return _json(orjson.dumps(body), 200, media_type)
+
+
+def _request_error(result: ExecutionResult) -> bool:
+    # No path on any error and no data: the request failed before execution began.
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 def _note_codes(codes: list[str]) -> None:

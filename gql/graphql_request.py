@@ -6,6 +6,7 @@ JSON, a body that is not an object, parameters of the wrong type, and sizes or n
 the configured limits.
 """
 
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +23,15 @@ from gql.settings import Settings
 MAX_QUERY_PARAMETERS = 16
 GZIP = 16 + zlib.MAX_WBITS
 DECOMPRESSORS = {"gzip": GZIP, "x-gzip": GZIP, "deflate": zlib.MAX_WBITS}
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True, slots=True)
 class GraphQLRequest:
-    query: str
+    query: str | None  # None only when the request names a persisted query by its hash
     variables: dict[str, Any] | None
     operation_name: str | None
+    persisted_hash: str | None = None  # extensions.persistedQuery.sha256Hash, lower case
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +151,15 @@ def _graphql_request(params: dict[str, Any], limits: RequestLimits) -> GraphQLRe
     query = params.get("query")
     variables = params.get("variables")
     operation_name = params.get("operationName")
-    if query is None:
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestRefused(400, "'extensions' must be an object")
+    persisted_hash = _persisted_hash(extensions or {})
+    if query is None and persisted_hash is None:
         raise RequestRefused(400, "the request has no 'query'")
-    if not isinstance(query, str):
+    if query is not None and not isinstance(query, str):
         raise RequestRefused(400, "'query' must be a string")
-    if len(query) > limits.max_query_length:
+    if query is not None and len(query) > limits.max_query_length:
         raise RequestRefused(413, f"'query' is longer than {limits.max_query_length} characters")
     if variables is not None and not isinstance(variables, dict):
         raise RequestRefused(400, "'variables' must be an object")
@@ -160,7 +167,24 @@ def _graphql_request(params: dict[str, Any], limits: RequestLimits) -> GraphQLRe
         raise RequestRefused(400, "'operationName' must be a string")
     if operation_name == "":
         operation_name = None  # The spec: an empty name is no name.
-    extensions = params.get("extensions")
-    if extensions is not None and not isinstance(extensions, dict):
-        raise RequestRefused(400, "'extensions' must be an object")
-    return GraphQLRequest(query=query, variables=variables, operation_name=operation_name)
+    return GraphQLRequest(
+        query=query,
+        variables=variables,
+        operation_name=operation_name,
+        persisted_hash=persisted_hash,
+    )
+
+
+def _persisted_hash(extensions: dict[str, Any]) -> str | None:
+    """The SHA-256 in Apollo's ``persistedQuery`` extension (version 1), if there is one."""
+    persisted = extensions.get("persistedQuery")
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise RequestRefused(400, "only version 1 of 'extensions.persistedQuery' is supported")
+    digest = persisted.get("sha256Hash")
+    if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
+        raise RequestRefused(
+            400, "'extensions.persistedQuery.sha256Hash' must be 64 hexadecimal digits"
+        )
+    return digest.lower()

@@ -28,12 +28,17 @@ class RequestRefused(Exception):
     """The request cannot be a GraphQL request: answer ``status`` and stop."""
 
     def __init__(
-        self, status: int, message: str, *, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.code = CODES_BY_STATUS.get(status, "BAD_REQUEST")
+        self.code = code or CODES_BY_STATUS.get(status, "BAD_REQUEST")
         self.headers = dict(headers or {})
 
 

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     max_json_depth: int = 32
     cors_origins: Annotated[list[str], NoDecode] = []
     metrics: bool = True
+    # Automatic persisted queries: a per-process cache bounded by entries and characters;
+    # either at 0 turns APQ off (clients are told PERSISTED_QUERY_NOT_SUPPORTED).
+    apq_cache_entries: int = Field(default=1000, ge=0)
+    apq_cache_chars: int = Field(default=5_000_000, ge=0)
+    # ETag / If-None-Match on GET queries; an answer that read the clock is revalidated
+    # within this many seconds (0: such answers get no ETag).
+    etags: bool = True
+    etag_clock_seconds: int = Field(default=10, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from gql import auth
 from gql.settings import Settings
@@ -34,6 +35,33 @@ class GraphQLClient:
         return await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
+
+    async def get(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: uuid.UUID | None = None,
+        persisted_hash: str | None = None,
+        if_none_match: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """A GET; ``persisted_hash`` adds Apollo's persistedQuery extension (APQ)."""
+        params = {}
+        if query is not None:
+            params["query"] = query
+        if variables:
+            params["variables"] = orjson.dumps(variables).decode()
+        if persisted_hash is not None:
+            params["extensions"] = orjson.dumps(
+                {"persistedQuery": {"version": 1, "sha256Hash": persisted_hash}}
+            ).decode()
+        sent = dict(headers or {})
+        if user is not None:
+            sent["Authorization"] = f"Bearer {self.token(user)}"
+        if if_none_match is not None:
+            sent["If-None-Match"] = if_none_match
+        return await self.http.get("/graphql", params=params, headers=sent)
 
     async def execute(
         self,

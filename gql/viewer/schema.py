@@ -88,7 +88,7 @@ class Viewer:
     @strawberry.field(description="The learner's streak of days with a solved task.")
     async def streak(self, info: Info) -> Streak:
         row = await info.context.database.read(learner_queries.get_streak_and_timezone, self.db_id)
-        return Streak.from_row(row, info.context.now())
+        return Streak.from_row(row, info.context.now_for_local_day())
 
     @strawberry.field(description="Per-day counts between two local days, for a calendar.")
     async def activity(
