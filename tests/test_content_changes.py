@@ -450,3 +450,24 @@ async def test_a_content_change_recounts_every_learner(
     assert await w.tree(w.a) == ((0, 3, 0.0), [(0, 1, 0.0), (0, 2, 0.0)])
     assert await other.tree(w.a) == ((1, 3, 33.33), [(1, 1, 100.0), (0, 2, 0.0)])
     await w.assert_consistent()
+
+
+async def test_deactivating_the_last_unsolved_task_completes_the_enrollment(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=1, tasks=3)
+    user = uuid.uuid4()
+    for task in tree.task_ids[:2]:
+        await submit(client, user, task_id=task)
+
+    async with clean_db.begin() as conn:
+        await conn.execute(
+            text("UPDATE task SET active = false WHERE id = :id"), {"id": tree.task_ids[2]}
+        )
+    body = await client.execute("{ viewer { enrollments { status completedAt } } }", user=user)
+
+    (enrollment,) = body["data"]["viewer"]["enrollments"]
+    assert enrollment["status"] == "COMPLETED"
+    assert enrollment["completedAt"] is not None
+    assert await drift(clean_db) == []
