@@ -3,15 +3,16 @@
 The SQL is not copied by hand: at the start of a run, ``record`` lets the domain record a
 typical solved and a typical unsolved attempt (new ids, not the day's first solve, so no
 streak write) in a transaction that is rolled back, and captures every statement
-SQLAlchemy hands to asyncpg, with its parameters. For each attempt the floor sends exactly
-the statements of the matching recording, as prepared statements, between BEGIN and
-COMMIT, with only the keys changed: the learner, a new attempt id, a random task's
-placement, and the time. So it stays the domain's own SQL while the domain changes, and
-no Python but asyncpg's runs between two statements.
+SQLAlchemy or ``db.raw`` hands to asyncpg, with its parameters. For each attempt the
+floor sends exactly the statements of the matching recording, as prepared statements,
+between BEGIN and COMMIT, with only the keys changed: the learner, a new attempt id, a
+random task's placement, and the time. So it stays the domain's own SQL while the domain
+changes, and no Python but asyncpg's runs between two statements.
 """
 
+import contextlib
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import AsyncIterator, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import attempt_dataset
 import page_dataset
 from db import engine as db_engine
+from db import raw
 from domain import attempts, outcomes
 from gql import settings
 
@@ -76,7 +78,10 @@ async def record(
     recordings = []
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     try:
-        async with db_engine.Database(engine).rolled_back() as conn:
+        async with (
+            _raw_captured(captured),
+            db_engine.Database(engine).rolled_back() as conn,
+        ):
             for task, solved in zip(tasks[:3], (True, True, False), strict=True):
                 captured.clear()
                 attempt = attempts.AttemptInput(
@@ -101,6 +106,26 @@ async def record(
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
     return Recordings(solved=recordings[1], unsolved=recordings[2])
+
+
+@contextlib.asynccontextmanager
+async def _raw_captured(captured: list[tuple[str, tuple[Any, ...]]]) -> AsyncIterator[None]:
+    # Statements the domain sends through db.raw go to asyncpg without SQLAlchemy's events.
+    fetch, execute = raw.fetch, raw.execute
+
+    async def capturing_fetch(conn: Any, sql: str, *args: Any) -> list[Any]:
+        captured.append((sql, args))
+        return await fetch(conn, sql, *args)
+
+    async def capturing_execute(conn: Any, sql: str, *args: Any) -> None:
+        captured.append((sql, args))
+        await execute(conn, sql, *args)
+
+    raw.fetch, raw.execute = capturing_fetch, capturing_execute
+    try:
+        yield
+    finally:
+        raw.fetch, raw.execute = fetch, execute
 
 
 class FloorClient:

@@ -2,19 +2,17 @@
 
 Every counter moves by an SQL-side increment (never read-modify-write in Python), and
 every statement filters by user id first. The caller serialises one user's attempts with
-``lock_user`` and owns the transaction.
+``lock_user`` and owns the transaction. This is the hot write path: the statements go to
+asyncpg directly (``db.raw``), in the caller's SQLAlchemy transaction.
 """
 
 import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import bindparam
 
-from db.statements import statement
+from db import raw
 
 PROGRESS_RETURNING = (
     "solved_tasks, total_tasks, percent_complete, attempts_count, total_time_ms,"
@@ -23,91 +21,94 @@ PROGRESS_RETURNING = (
 PERCENT = "CASE WHEN {total} = 0 THEN 0 ELSE least(100, round(100.0 * {solved} / {total}, 2)) END"
 
 
-async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> str:
-    """Take the user's transaction-scoped lock, creating the user if new; returns the timezone.
+async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+    """Take the user's transaction-scoped lock; one user's attempts run one at a time.
 
     Two different users may share a lock key (a 64-bit hash); that only serialises them.
     """
-    await conn.execute(
-        statement(
-            "SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(:u AS uuid) AS text), 0))"
-        ),
-        {"u": user_id},
+    await raw.execute(
+        conn,
+        "SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST($1 AS uuid) AS text), 0))",
+        user_id,
     )
-    row = (
-        await conn.execute(
-            statement(
-                "WITH created AS (INSERT INTO users (id) VALUES (:u)"
-                " ON CONFLICT (id) DO NOTHING RETURNING timezone)"
-                " SELECT timezone FROM created UNION ALL"
-                " SELECT timezone FROM users WHERE id = :u LIMIT 1"
-            ),
-            {"u": user_id},
-        )
-    ).one_or_none()
-    if row is None:
-        # A concurrent first request (an enrollment, a reservation) committed the user row
-        # after this statement's snapshot: the insert waited for it and did nothing.
-        row = (
-            await conn.execute(
-                statement("SELECT timezone FROM users WHERE id = :u"), {"u": user_id}
-            )
-        ).one()
+
+
+async def start_attempt(
+    conn: AsyncConnection, user_id: uuid.UUID, attempt_id: uuid.UUID, task_id: uuid.UUID | None
+) -> Any:
+    """What recording an attempt starts from, in one statement after ``lock_user``.
+
+    Creates the user if new. Columns: ``timezone`` (None when a concurrent first request
+    committed the user row after this statement's snapshot: see ``get_timezone``);
+    ``fingerprint`` and ``outcome`` of the attempt already stored under ``attempt_id``
+    (None: new); the task's placement ``task_id``, ``active``, ``theme_id``,
+    ``section_id``, ``course_id`` (None: no such task); the stored streak
+    ``streak_stored``, ``current``, ``longest``, ``last_active_day``.
+    """
+    return await raw.fetch_one(
+        conn,
+        "WITH created AS (INSERT INTO users (id) VALUES ($1)"
+        " ON CONFLICT (id) DO NOTHING RETURNING timezone)"
+        " SELECT (SELECT timezone FROM created UNION ALL"
+        " SELECT timezone FROM users WHERE id = $1 LIMIT 1) AS timezone,"
+        " a.fingerprint, a.outcome,"
+        " t.id AS task_id, t.active, t.theme_id, th.section_id, s.course_id,"
+        " st.user_id IS NOT NULL AS streak_stored, st.current, st.longest, st.last_active_day"
+        " FROM (SELECT) AS one"
+        " LEFT JOIN user_task_attempt a ON a.user_id = $1 AND a.id = $2"
+        " LEFT JOIN (task t JOIN theme th ON th.id = t.theme_id"
+        " JOIN section s ON s.id = th.section_id) ON t.id = $3"
+        " LEFT JOIN user_streak st ON st.user_id = $1",
+        user_id,
+        attempt_id,
+        task_id,
+    )
+
+
+async def get_timezone(conn: AsyncConnection, user_id: uuid.UUID) -> str:
+    """The user's IANA time zone (the user row must exist)."""
+    row = await raw.fetch_one(conn, "SELECT timezone FROM users WHERE id = $1", user_id)
     return str(row.timezone)
-
-
-async def get_attempt(
-    conn: AsyncConnection, user_id: uuid.UUID, attempt_id: uuid.UUID
-) -> Row[Any] | None:
-    """The stored fingerprint and outcome of one of the user's attempts, or None."""
-    result = await conn.execute(
-        statement(
-            "SELECT fingerprint, outcome FROM user_task_attempt WHERE user_id = :u AND id = :id"
-        ),
-        {"u": user_id, "id": attempt_id},
-    )
-    return result.one_or_none()
-
-
-async def get_task_placement(conn: AsyncConnection, task_id: uuid.UUID) -> Row[Any] | None:
-    """Where a task sits now (theme, section, course) and whether it is active."""
-    result = await conn.execute(
-        statement(
-            "SELECT t.id, t.active, t.theme_id, th.section_id, s.course_id"
-            " FROM task t JOIN theme th ON th.id = t.theme_id"
-            " JOIN section s ON s.id = th.section_id WHERE t.id = :id"
-        ),
-        {"id": task_id},
-    )
-    return result.one_or_none()
 
 
 async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert the attempt; False if (user_id, id) already exists."""
-    result = await conn.execute(
-        statement(
-            "INSERT INTO user_task_attempt (user_id, id, task_id, theme_id, section_id,"
-            " course_id, tries, time_spent_ms, solved, payload, source, occurred_at, local_day,"
-            " created_at, fingerprint)"
-            " VALUES (:user_id, :id, :task_id, :theme_id, :section_id, :course_id, :tries,"
-            " :time_spent_ms, :solved, :payload, :source, :occurred_at, :local_day,"
-            " :created_at, :fingerprint)"
-            " ON CONFLICT (user_id, id) DO NOTHING RETURNING id"
-        ).bindparams(bindparam("payload", type_=JSONB)),
-        values,
+    row = await raw.fetch_optional(
+        conn,
+        "INSERT INTO user_task_attempt (user_id, id, task_id, theme_id, section_id,"
+        " course_id, tries, time_spent_ms, solved, payload, source, occurred_at, local_day,"
+        " created_at, fingerprint)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS jsonb), $11, $12, $13, $14, $15)"
+        " ON CONFLICT (user_id, id) DO NOTHING RETURNING id",
+        values["user_id"],
+        values["id"],
+        values["task_id"],
+        values["theme_id"],
+        values["section_id"],
+        values["course_id"],
+        values["tries"],
+        values["time_spent_ms"],
+        values["solved"],
+        raw.jsonb(values["payload"]),
+        values["source"],
+        values["occurred_at"],
+        values["local_day"],
+        values["created_at"],
+        values["fingerprint"],
     )
-    return result.one_or_none() is not None
+    return row is not None
 
 
 async def set_attempt_outcome(
     conn: AsyncConnection, user_id: uuid.UUID, attempt_id: uuid.UUID, outcome: dict[str, Any]
 ) -> None:
     """Store what the submission returned, for replays."""
-    await conn.execute(
-        statement(
-            "UPDATE user_task_attempt SET outcome = :outcome WHERE user_id = :u AND id = :id"
-        ).bindparams(bindparam("outcome", type_=JSONB)),
-        {"u": user_id, "id": attempt_id, "outcome": outcome},
+    await raw.execute(
+        conn,
+        "UPDATE user_task_attempt SET outcome = CAST($1 AS jsonb) WHERE user_id = $2 AND id = $3",
+        raw.jsonb(outcome),
+        user_id,
+        attempt_id,
     )
 
 
@@ -115,12 +116,13 @@ async def ensure_enrollment(
     conn: AsyncConnection, user_id: uuid.UUID, course_id: uuid.UUID, now: datetime
 ) -> None:
     """Enroll the user in the course unless already enrolled (any status)."""
-    await conn.execute(
-        statement(
-            "INSERT INTO user_course_enrollment (user_id, course_id, status, started_at)"
-            " VALUES (:u, :c, 'active', :now) ON CONFLICT DO NOTHING"
-        ),
-        {"u": user_id, "c": course_id, "now": now},
+    await raw.execute(
+        conn,
+        "INSERT INTO user_course_enrollment (user_id, course_id, status, started_at)"
+        " VALUES ($1, $2, 'active', $3) ON CONFLICT DO NOTHING",
+        user_id,
+        course_id,
+        now,
     )
 
 
@@ -133,49 +135,45 @@ async def upsert_task_state(
     time_spent_ms: int,
     solved: bool,
     occurred_at: datetime,
-) -> Row[Any]:
+) -> Any:
     """Fold one attempt into user_task_state; ``was_solved`` tells if it was solved before.
 
     Order-independent (sums, least/greatest), so late offline attempts land where they belong.
     """
-    result = await conn.execute(
-        statement(
-            "WITH before AS (SELECT status FROM user_task_state"
-            " WHERE user_id = :u AND task_id = :t)"
-            " INSERT INTO user_task_state AS s (user_id, task_id, status, success_count,"
-            " failure_count, total_tries, total_time_ms, average_time_ms, first_attempt_at,"
-            " last_attempt_at, solved_at)"
-            " SELECT :u, :t, CASE WHEN v.solved THEN 'solved' ELSE 'in_progress' END,"
-            " CASE WHEN v.solved THEN 1 ELSE 0 END, CASE WHEN v.solved THEN 0 ELSE 1 END,"
-            " v.tries, v.ms, v.ms, v.at, v.at, CASE WHEN v.solved THEN v.at END"
-            " FROM (SELECT CAST(:solved AS boolean) AS solved, CAST(:tries AS int) AS tries,"
-            " CAST(:ms AS int) AS ms, CAST(:at AS timestamptz) AS at) v"
-            " ON CONFLICT (user_id, task_id) DO UPDATE SET"
-            " status = CASE WHEN s.status = 'solved' OR excluded.status = 'solved'"
-            " THEN 'solved' ELSE 'in_progress' END,"
-            " success_count = s.success_count + excluded.success_count,"
-            " failure_count = s.failure_count + excluded.failure_count,"
-            " total_tries = s.total_tries + excluded.total_tries,"
-            " total_time_ms = s.total_time_ms + excluded.total_time_ms,"
-            " average_time_ms = (s.total_time_ms + excluded.total_time_ms)"
-            " / (s.success_count + s.failure_count + 1),"
-            " first_attempt_at = least(s.first_attempt_at, excluded.first_attempt_at),"
-            " last_attempt_at = greatest(s.last_attempt_at, excluded.last_attempt_at),"
-            " solved_at = least(s.solved_at, excluded.solved_at)"
-            " RETURNING s.status, s.success_count, s.failure_count, s.total_tries,"
-            " s.total_time_ms, s.average_time_ms, s.first_attempt_at, s.last_attempt_at,"
-            " s.solved_at, coalesce((SELECT status = 'solved' FROM before), false) AS was_solved"
-        ),
-        {
-            "u": user_id,
-            "t": task_id,
-            "solved": solved,
-            "tries": tries,
-            "ms": time_spent_ms,
-            "at": occurred_at,
-        },
+    return await raw.fetch_one(
+        conn,
+        "WITH before AS (SELECT status FROM user_task_state"
+        " WHERE user_id = $1 AND task_id = $2)"
+        " INSERT INTO user_task_state AS s (user_id, task_id, status, success_count,"
+        " failure_count, total_tries, total_time_ms, average_time_ms, first_attempt_at,"
+        " last_attempt_at, solved_at)"
+        " SELECT $1, $2, CASE WHEN v.solved THEN 'solved' ELSE 'in_progress' END,"
+        " CASE WHEN v.solved THEN 1 ELSE 0 END, CASE WHEN v.solved THEN 0 ELSE 1 END,"
+        " v.tries, v.ms, v.ms, v.at, v.at, CASE WHEN v.solved THEN v.at END"
+        " FROM (SELECT CAST($3 AS boolean) AS solved, CAST($4 AS int) AS tries,"
+        " CAST($5 AS int) AS ms, CAST($6 AS timestamptz) AS at) v"
+        " ON CONFLICT (user_id, task_id) DO UPDATE SET"
+        " status = CASE WHEN s.status = 'solved' OR excluded.status = 'solved'"
+        " THEN 'solved' ELSE 'in_progress' END,"
+        " success_count = s.success_count + excluded.success_count,"
+        " failure_count = s.failure_count + excluded.failure_count,"
+        " total_tries = s.total_tries + excluded.total_tries,"
+        " total_time_ms = s.total_time_ms + excluded.total_time_ms,"
+        " average_time_ms = (s.total_time_ms + excluded.total_time_ms)"
+        " / (s.success_count + s.failure_count + 1),"
+        " first_attempt_at = least(s.first_attempt_at, excluded.first_attempt_at),"
+        " last_attempt_at = greatest(s.last_attempt_at, excluded.last_attempt_at),"
+        " solved_at = least(s.solved_at, excluded.solved_at)"
+        " RETURNING s.status, s.success_count, s.failure_count, s.total_tries,"
+        " s.total_time_ms, s.average_time_ms, s.first_attempt_at, s.last_attempt_at,"
+        " s.solved_at, coalesce((SELECT status = 'solved' FROM before), false) AS was_solved",
+        user_id,
+        task_id,
+        solved,
+        tries,
+        time_spent_ms,
+        occurred_at,
     )
-    return result.one()
 
 
 async def upsert_section_progress(
@@ -186,40 +184,36 @@ async def upsert_section_progress(
     newly_solved: bool,
     time_spent_ms: int,
     now: datetime,
-) -> Row[Any]:
+) -> Any:
     """Fold one attempt into the section's progress; solved moves only on a first solve."""
-    result = await conn.execute(
-        statement(
-            "INSERT INTO user_section_progress AS p (user_id, section_id, course_id,"
-            " solved_tasks, total_tasks, percent_complete, attempts_count, total_time_ms,"
-            " average_time_ms, updated_at)"
-            " SELECT :u, s.id, s.course_id, CAST(:inc AS int), s.total_tasks_cached,"
-            f" {PERCENT.format(total='s.total_tasks_cached', solved='CAST(:inc AS int)')},"
-            " 1, CAST(:ms AS int), CAST(:ms AS int), CAST(:now AS timestamptz)"
-            " FROM section s WHERE s.id = :section"
-            " ON CONFLICT (user_id, section_id) DO UPDATE SET"
-            " solved_tasks = p.solved_tasks + excluded.solved_tasks,"
-            " total_tasks = excluded.total_tasks,"
-            " percent_complete = "
-            + PERCENT.format(
-                total="excluded.total_tasks", solved="(p.solved_tasks + excluded.solved_tasks)"
-            )
-            + ", attempts_count = p.attempts_count + 1,"
-            " total_time_ms = p.total_time_ms + excluded.total_time_ms,"
-            " average_time_ms = (p.total_time_ms + excluded.total_time_ms)"
-            " / (p.attempts_count + 1),"
-            " updated_at = excluded.updated_at"
-            f" RETURNING {PROGRESS_RETURNING}"
-        ),
-        {
-            "u": user_id,
-            "section": section_id,
-            "inc": 1 if newly_solved else 0,
-            "ms": time_spent_ms,
-            "now": now,
-        },
+    return await raw.fetch_one(
+        conn,
+        "INSERT INTO user_section_progress AS p (user_id, section_id, course_id,"
+        " solved_tasks, total_tasks, percent_complete, attempts_count, total_time_ms,"
+        " average_time_ms, updated_at)"
+        " SELECT $1, s.id, s.course_id, CAST($2 AS int), s.total_tasks_cached,"
+        f" {PERCENT.format(total='s.total_tasks_cached', solved='CAST($2 AS int)')},"
+        " 1, CAST($3 AS int), CAST($3 AS int), CAST($4 AS timestamptz)"
+        " FROM section s WHERE s.id = $5"
+        " ON CONFLICT (user_id, section_id) DO UPDATE SET"
+        " solved_tasks = p.solved_tasks + excluded.solved_tasks,"
+        " total_tasks = excluded.total_tasks,"
+        " percent_complete = "
+        + PERCENT.format(
+            total="excluded.total_tasks", solved="(p.solved_tasks + excluded.solved_tasks)"
+        )
+        + ", attempts_count = p.attempts_count + 1,"
+        " total_time_ms = p.total_time_ms + excluded.total_time_ms,"
+        " average_time_ms = (p.total_time_ms + excluded.total_time_ms)"
+        " / (p.attempts_count + 1),"
+        " updated_at = excluded.updated_at"
+        f" RETURNING {PROGRESS_RETURNING}",
+        user_id,
+        1 if newly_solved else 0,
+        time_spent_ms,
+        now,
+        section_id,
     )
-    return result.one()
 
 
 async def upsert_course_progress(
@@ -230,52 +224,49 @@ async def upsert_course_progress(
     newly_solved: bool,
     time_spent_ms: int,
     now: datetime,
-) -> Row[Any]:
+) -> Any:
     """Fold one attempt into the course's progress; solved moves only on a first solve."""
-    result = await conn.execute(
-        statement(
-            "INSERT INTO user_course_progress AS p (user_id, course_id, solved_tasks,"
-            " total_tasks, percent_complete, attempts_count, total_time_ms, average_time_ms,"
-            " updated_at)"
-            " SELECT :u, c.id, CAST(:inc AS int), c.total_tasks_cached,"
-            f" {PERCENT.format(total='c.total_tasks_cached', solved='CAST(:inc AS int)')},"
-            " 1, CAST(:ms AS int), CAST(:ms AS int), CAST(:now AS timestamptz)"
-            " FROM course c WHERE c.id = :course"
-            " ON CONFLICT (user_id, course_id) DO UPDATE SET"
-            " solved_tasks = p.solved_tasks + excluded.solved_tasks,"
-            " total_tasks = excluded.total_tasks,"
-            " percent_complete = "
-            + PERCENT.format(
-                total="excluded.total_tasks", solved="(p.solved_tasks + excluded.solved_tasks)"
-            )
-            + ", attempts_count = p.attempts_count + 1,"
-            " total_time_ms = p.total_time_ms + excluded.total_time_ms,"
-            " average_time_ms = (p.total_time_ms + excluded.total_time_ms)"
-            " / (p.attempts_count + 1),"
-            " updated_at = excluded.updated_at"
-            f" RETURNING {PROGRESS_RETURNING}"
-        ),
-        {
-            "u": user_id,
-            "course": course_id,
-            "inc": 1 if newly_solved else 0,
-            "ms": time_spent_ms,
-            "now": now,
-        },
+    return await raw.fetch_one(
+        conn,
+        "INSERT INTO user_course_progress AS p (user_id, course_id, solved_tasks,"
+        " total_tasks, percent_complete, attempts_count, total_time_ms, average_time_ms,"
+        " updated_at)"
+        " SELECT $1, c.id, CAST($2 AS int), c.total_tasks_cached,"
+        f" {PERCENT.format(total='c.total_tasks_cached', solved='CAST($2 AS int)')},"
+        " 1, CAST($3 AS int), CAST($3 AS int), CAST($4 AS timestamptz)"
+        " FROM course c WHERE c.id = $5"
+        " ON CONFLICT (user_id, course_id) DO UPDATE SET"
+        " solved_tasks = p.solved_tasks + excluded.solved_tasks,"
+        " total_tasks = excluded.total_tasks,"
+        " percent_complete = "
+        + PERCENT.format(
+            total="excluded.total_tasks", solved="(p.solved_tasks + excluded.solved_tasks)"
+        )
+        + ", attempts_count = p.attempts_count + 1,"
+        " total_time_ms = p.total_time_ms + excluded.total_time_ms,"
+        " average_time_ms = (p.total_time_ms + excluded.total_time_ms)"
+        " / (p.attempts_count + 1),"
+        " updated_at = excluded.updated_at"
+        f" RETURNING {PROGRESS_RETURNING}",
+        user_id,
+        1 if newly_solved else 0,
+        time_spent_ms,
+        now,
+        course_id,
     )
-    return result.one()
 
 
 async def complete_enrollment(
     conn: AsyncConnection, user_id: uuid.UUID, course_id: uuid.UUID, at: datetime
 ) -> None:
     """Mark the enrollment completed (once; the first completion time stays)."""
-    await conn.execute(
-        statement(
-            "UPDATE user_course_enrollment SET status = 'completed', completed_at = :at"
-            " WHERE user_id = :u AND course_id = :c AND status <> 'completed'"
-        ),
-        {"u": user_id, "c": course_id, "at": at},
+    await raw.execute(
+        conn,
+        "UPDATE user_course_enrollment SET status = 'completed', completed_at = $1"
+        " WHERE user_id = $2 AND course_id = $3 AND status <> 'completed'",
+        at,
+        user_id,
+        course_id,
     )
 
 
@@ -286,42 +277,45 @@ async def upsert_daily_activity(
     day: date,
     solved: bool,
     time_spent_ms: int,
-) -> Row[Any]:
+) -> Any:
     """Count the attempt on the learner's local day; returns the day's new totals."""
-    result = await conn.execute(
-        statement(
-            "INSERT INTO user_daily_activity AS d (user_id, day, attempts, solved, time_spent_ms)"
-            " VALUES (:u, :day, 1, :solved, :ms)"
-            " ON CONFLICT (user_id, day) DO UPDATE SET attempts = d.attempts + 1,"
-            " solved = d.solved + excluded.solved,"
-            " time_spent_ms = d.time_spent_ms + excluded.time_spent_ms"
-            " RETURNING day, attempts, solved, time_spent_ms"
-        ),
-        {"u": user_id, "day": day, "solved": 1 if solved else 0, "ms": time_spent_ms},
+    return await raw.fetch_one(
+        conn,
+        "INSERT INTO user_daily_activity AS d (user_id, day, attempts, solved, time_spent_ms)"
+        " VALUES ($1, $2, 1, $3, $4)"
+        " ON CONFLICT (user_id, day) DO UPDATE SET attempts = d.attempts + 1,"
+        " solved = d.solved + excluded.solved,"
+        " time_spent_ms = d.time_spent_ms + excluded.time_spent_ms"
+        " RETURNING day, attempts, solved, time_spent_ms",
+        user_id,
+        day,
+        1 if solved else 0,
+        time_spent_ms,
     )
-    return result.one()
 
 
-async def get_streak(conn: AsyncConnection, user_id: uuid.UUID) -> Row[Any] | None:
+async def get_streak(conn: AsyncConnection, user_id: uuid.UUID) -> Any | None:
     """The stored streak row (run ending at last_active_day, longest run), or None."""
-    result = await conn.execute(
-        statement("SELECT current, longest, last_active_day FROM user_streak WHERE user_id = :u"),
-        {"u": user_id},
+    return await raw.fetch_optional(
+        conn,
+        "SELECT current, longest, last_active_day FROM user_streak WHERE user_id = $1",
+        user_id,
     )
-    return result.one_or_none()
 
 
 async def save_streak(
     conn: AsyncConnection, user_id: uuid.UUID, current: int, longest: int, last_day: date
 ) -> None:
-    await conn.execute(
-        statement(
-            "INSERT INTO user_streak (user_id, current, longest, last_active_day)"
-            " VALUES (:u, :current, :longest, :last)"
-            " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
-            " longest = excluded.longest, last_active_day = excluded.last_active_day"
-        ),
-        {"u": user_id, "current": current, "longest": longest, "last": last_day},
+    await raw.execute(
+        conn,
+        "INSERT INTO user_streak (user_id, current, longest, last_active_day)"
+        " VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
+        " longest = excluded.longest, last_active_day = excluded.last_active_day",
+        user_id,
+        current,
+        longest,
+        last_day,
     )
 
 
@@ -346,12 +340,11 @@ STREAK_FROM_DAYS = """
 
 async def rebuild_streak(conn: AsyncConnection, user_id: uuid.UUID) -> None:
     """Rebuild one user's streak from their daily activity (after a late attempt filled a gap)."""
-    await conn.execute(
-        statement(
-            "INSERT INTO user_streak (user_id, current, longest, last_active_day) "
-            + STREAK_FROM_DAYS.format(filter="user_id = :u")
-            + " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
-            " longest = excluded.longest, last_active_day = excluded.last_active_day"
-        ),
-        {"u": user_id},
+    await raw.execute(
+        conn,
+        "INSERT INTO user_streak (user_id, current, longest, last_active_day) "
+        + STREAK_FROM_DAYS.format(filter="user_id = $1")
+        + " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
+        " longest = excluded.longest, last_active_day = excluded.last_active_day",
+        user_id,
     )

@@ -10,25 +10,24 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.expression import bindparam
 
+from db import raw
 from db.statements import statement
 
 RULE_COLUMNS = "r.id, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
 
 
-async def active_rules_for(
-    conn: AsyncConnection, pairs: Sequence[tuple[str, str]]
-) -> list[Row[Any]]:
+# Runs for every solving attempt, so it goes to asyncpg directly (db.raw).
+async def active_rules_for(conn: AsyncConnection, pairs: Sequence[tuple[str, str]]) -> list[Any]:
     """Active rules of active badges whose (type, scope_key) is one of ``pairs``."""
-    result = await conn.execute(
-        statement(
-            f"SELECT {RULE_COLUMNS} FROM badge_rule r JOIN badge b ON b.id = r.badge_id"
-            " JOIN unnest(CAST(:types AS text[]), CAST(:scopes AS text[])) AS k(type, scope)"
-            " ON r.type = k.type AND r.scope_key = k.scope"
-            " WHERE r.active AND b.active ORDER BY r.id"
-        ),
-        {"types": [p[0] for p in pairs], "scopes": [p[1] for p in pairs]},
+    return await raw.fetch(
+        conn,
+        f"SELECT {RULE_COLUMNS} FROM badge_rule r JOIN badge b ON b.id = r.badge_id"
+        " JOIN unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS k(type, scope)"
+        " ON r.type = k.type AND r.scope_key = k.scope"
+        " WHERE r.active AND b.active ORDER BY r.id",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
     )
-    return list(result.all())
 
 
 async def rules(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import raw
 from db.statements import statement
 
 TASK_LOCK = (
@@ -217,63 +218,65 @@ async def list_candidates(
     return list(result)
 
 
+# lock_task through enqueue run in every attempt's transaction (domain.task_queue), so they
+# go to asyncpg directly (db.raw).
+
+
 async def lock_task(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
     """Wait for, then hold until the end of the transaction, the (user, task) entry lock."""
-    await conn.execute(
-        statement(f"SELECT pg_advisory_xact_lock({TASK_LOCK.format(task=':task_id')})"),
-        {"user_id": user_id, "task_id": task_id},
+    await raw.execute(
+        conn,
+        f"SELECT pg_advisory_xact_lock({TASK_LOCK.replace(':user_id', '$1').format(task='$2')})",
+        user_id,
+        task_id,
     )
 
 
 async def get_course_policy(conn: AsyncConnection, course_id: uuid.UUID) -> dict[str, Any] | None:
     """The course's stored queue policy (None: the defaults)."""
-    result = await conn.execute(
-        statement("SELECT queue_policy FROM course WHERE id = :c"), {"c": course_id}
+    policy: dict[str, Any] | None = await raw.fetch_value(
+        conn, "SELECT queue_policy FROM course WHERE id = $1", course_id
     )
-    policy: dict[str, Any] | None = result.scalar_one_or_none()
     return policy
 
 
 async def get_lease(
     conn: AsyncConnection, user_id: uuid.UUID, lease_token: uuid.UUID
-) -> Row[Any] | None:
+) -> Any | None:
     """The user's entry that carries ``lease_token`` (in any state), with its task's active flag."""
-    result = await conn.execute(
-        statement(
-            f"SELECT {', '.join('q.' + c for c in ENTRY_COLUMNS.split(', '))},"
-            " coalesce(t.active, false) AS task_active"
-            " FROM user_task_queue q LEFT JOIN task t ON t.id = q.task_id"
-            " WHERE q.user_id = :u AND q.lease_token = :token"
-        ),
-        {"u": user_id, "token": lease_token},
+    return await raw.fetch_optional(
+        conn,
+        f"SELECT {', '.join('q.' + c for c in ENTRY_COLUMNS.split(', '))},"
+        " coalesce(t.active, false) AS task_active"
+        " FROM user_task_queue q LEFT JOIN task t ON t.id = q.task_id"
+        " WHERE q.user_id = $1 AND q.lease_token = $2",
+        user_id,
+        lease_token,
     )
-    return result.one_or_none()
 
 
-async def list_reviews(
-    conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID
-) -> list[Row[Any]]:
+async def list_reviews(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> list[Any]:
     """The user's attempts at the task, oldest first (by when they happened)."""
-    result = await conn.execute(
-        statement(
-            "SELECT occurred_at, solved, tries FROM user_task_attempt"
-            " WHERE user_id = :u AND task_id = :t ORDER BY occurred_at, created_at, id"
-        ),
-        {"u": user_id, "t": task_id},
+    return await raw.fetch(
+        conn,
+        "SELECT occurred_at, solved, tries FROM user_task_attempt"
+        " WHERE user_id = $1 AND task_id = $2 ORDER BY occurred_at, created_at, id",
+        user_id,
+        task_id,
     )
-    return list(result)
 
 
 async def close_entries(
     conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, *, include_expired: bool
 ) -> None:
     """Mark the task's open entries (and its expired marker, if asked) done."""
-    await conn.execute(
-        statement(
-            "UPDATE user_task_queue SET state = 'done' WHERE user_id = :u AND task_id = :t"
-            " AND (state IN ('queued', 'reserved') OR (:expired AND state = 'expired'))"
-        ),
-        {"u": user_id, "t": task_id, "expired": include_expired},
+    await raw.execute(
+        conn,
+        "UPDATE user_task_queue SET state = 'done' WHERE user_id = $1 AND task_id = $2"
+        " AND (state IN ('queued', 'reserved') OR ($3 AND state = 'expired'))",
+        user_id,
+        task_id,
+        include_expired,
     )
 
 
@@ -293,24 +296,21 @@ async def enqueue(
     The caller closed the task's open entries first; the priority is the learner's
     ``queue_priority`` for the task.
     """
-    await conn.execute(
-        statement(
-            "INSERT INTO user_task_queue (user_id, task_id, course_id, state, reason, priority,"
-            " due_at, deliveries, enqueued_at)"
-            " SELECT :u, :t, :c, :state, :reason,"
-            " coalesce((SELECT queue_priority FROM user_task_state"
-            "  WHERE user_id = :u AND task_id = :t), 0), :due, 0, :now"
-            " ON CONFLICT (user_id, task_id) WHERE state = 'expired' DO NOTHING"
-        ),
-        {
-            "u": user_id,
-            "t": task_id,
-            "c": course_id,
-            "state": state,
-            "reason": reason,
-            "due": due_at,
-            "now": now,
-        },
+    await raw.execute(
+        conn,
+        "INSERT INTO user_task_queue (user_id, task_id, course_id, state, reason, priority,"
+        " due_at, deliveries, enqueued_at)"
+        " SELECT $1, $2, $3, $4, $5,"
+        " coalesce((SELECT queue_priority FROM user_task_state"
+        "  WHERE user_id = $1 AND task_id = $2), 0), $6, 0, $7"
+        " ON CONFLICT (user_id, task_id) WHERE state = 'expired' DO NOTHING",
+        user_id,
+        task_id,
+        course_id,
+        state,
+        reason,
+        due_at,
+        now,
     )
 
 

@@ -105,27 +105,38 @@ async def record_attempt(
     Raises AttemptRejected (nothing written by this function) for invalid input, an
     unknown or inactive task, or an id already used with different content.
     """
-    timezone = await q.lock_user(conn, user_id)
+    await q.lock_user(conn, user_id)
+    # Read after the lock, so that it sees every earlier attempt of this user.
+    start = await q.start_attempt(conn, user_id, attempt.id, attempt.task_id)
+    timezone = start.timezone
+    if timezone is None:
+        # A concurrent first request (an enrollment, a reservation) committed the user row
+        # after start_attempt's snapshot: its insert waited for it and did nothing.
+        timezone = await q.get_timezone(conn, user_id)
     digest = fingerprint(attempt)
-    existing = await q.get_attempt(conn, user_id, attempt.id)
-    if existing is not None:
-        if existing.fingerprint != digest:
+    if start.fingerprint is not None:
+        if start.fingerprint != digest:
             raise AttemptRejected(
                 "IDEMPOTENCY_CONFLICT",
                 "this attempt id was already used with different content",
             )
-        return replace(outcomes.from_json(existing.outcome), replayed=True)
+        return replace(outcomes.from_json(start.outcome), replayed=True)
     validate(attempt, now=now, policy=policy)
-    task = await q.get_task_placement(conn, attempt.task_id) if attempt.task_id else None
-    if task is None:
+    task = start  # the placement columns: task_id, active, theme_id, section_id, course_id
+    if task.task_id is None:
         raise AttemptRejected("TASK_NOT_FOUND", "there is no such task")
     if not task.active:
         raise AttemptRejected("TASK_INACTIVE", "this task is no longer part of its course")
+    stored_streak = (
+        streaks.Streak(start.current, start.longest, start.last_active_day)
+        if start.streak_stored
+        else streaks.NO_STREAK
+    )
 
     local_day = attempt.occurred_at.astimezone(ZoneInfo(timezone)).date()
     record = AttemptRecord(
         id=attempt.id,
-        task_id=task.id,
+        task_id=task.task_id,
         tries=attempt.tries,
         time_spent_ms=attempt.time_spent_ms,
         solved=attempt.solved,
@@ -165,6 +176,7 @@ async def record_attempt(
         record=record,
         now=now,
         timezone=timezone,
+        stored_streak=stored_streak,
     )
     await q.set_attempt_outcome(conn, user_id, attempt.id, outcomes.to_json(outcome))
     return outcome
@@ -179,12 +191,13 @@ async def _fold(
     record: AttemptRecord,
     now: datetime,
     timezone: str,
+    stored_streak: streaks.Streak,
 ) -> AttemptOutcome:
     await q.ensure_enrollment(conn, user_id, task.course_id, now)
     state = await q.upsert_task_state(
         conn,
         user_id=user_id,
-        task_id=task.id,
+        task_id=task.task_id,
         tries=attempt.tries,
         time_spent_ms=attempt.time_spent_ms,
         solved=attempt.solved,
@@ -209,11 +222,13 @@ async def _fold(
     )
     if newly_solved and course.solved_tasks >= course.total_tasks > 0:
         await q.complete_enrollment(conn, user_id, task.course_id, attempt.occurred_at)
-    streak = await _update_streak(conn, user_id=user_id, attempt=attempt, day=record.local_day)
+    streak = await _update_streak(
+        conn, user_id=user_id, attempt=attempt, day=record.local_day, current=stored_streak
+    )
     reservation_error = await task_queue.settle_attempt(
         conn,
         user_id=user_id,
-        task_id=task.id,
+        task_id=task.task_id,
         course_id=task.course_id,
         solved=attempt.solved,
         failure_count=state.failure_count,
@@ -255,20 +270,21 @@ async def _fold(
 
 
 async def _update_streak(
-    conn: AsyncConnection, *, user_id: uuid.UUID, attempt: AttemptInput, day: Any
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID,
+    attempt: AttemptInput,
+    day: Any,
+    current: streaks.Streak,
 ) -> streaks.Streak:
+    # ``current`` was read after the user lock; only this user's attempts (and a recompute,
+    # under the same lock) write the streak, so it is still what is stored.
     day_totals = await q.upsert_daily_activity(
         conn,
         user_id=user_id,
         day=day,
         solved=attempt.solved,
         time_spent_ms=attempt.time_spent_ms,
-    )
-    stored = await q.get_streak(conn, user_id)
-    current = (
-        streaks.Streak(stored.current, stored.longest, stored.last_active_day)
-        if stored
-        else streaks.NO_STREAK
     )
     became_active = attempt.solved and day_totals.solved == 1
     if not became_active:
