@@ -43,14 +43,16 @@ class DomainClient:
         user_id: uuid.UUID,
         tasks: Sequence[attempt_dataset.Placement],
         policy: attempts.AttemptPolicy,
+        solved_share: float = attempt_dataset.SOLVED_SHARE,
     ) -> None:
         self.engine = engine  # shared by all clients, configured like the server's
         self.user_id = user_id
         self.tasks = tasks
         self.policy = policy
+        self.solved_share = solved_share
 
     async def submit(self) -> None:
-        drawn = attempt_dataset.draw(self.tasks)
+        drawn = attempt_dataset.draw(self.tasks, self.solved_share)
         now = datetime.now(UTC)
         attempt = attempts.AttemptInput(
             id=drawn.id,
@@ -82,6 +84,7 @@ class HttpClient:
         headers: dict[str, str],
         tasks: Sequence[attempt_dataset.Placement],
         global_ids: dict[uuid.UUID, str],
+        solved_share: float = attempt_dataset.SOLVED_SHARE,
     ) -> None:
         # A single connection per client, as one browser tab or phone would hold.
         self.http = httpx.AsyncClient(
@@ -92,9 +95,10 @@ class HttpClient:
         self.headers = headers
         self.tasks = tasks
         self.global_ids = global_ids
+        self.solved_share = solved_share
 
     async def submit(self) -> None:
-        drawn = attempt_dataset.draw(self.tasks)
+        drawn = attempt_dataset.draw(self.tasks, self.solved_share)
         # Shaped like tests/attempt_helpers.attempt_input(); occurredAt is now.
         body = orjson.dumps(
             {

@@ -34,12 +34,12 @@ class Draw:
     time_spent_ms: int
 
 
-def draw(tasks: Sequence[Placement]) -> Draw:
-    """A new attempt on a random task, solved about half the time (drawn before any timing)."""
+def draw(tasks: Sequence[Placement], solved_share: float = SOLVED_SHARE) -> Draw:
+    """A new attempt on a random task, solved with probability ``solved_share``."""
     return Draw(
         id=uuid.uuid4(),
         task=random.choice(tasks),
-        solved=random.random() < SOLVED_SHARE,
+        solved=random.random() < solved_share,
         tries=random.randint(1, 3),
         time_spent_ms=random.randint(1_000, 60_000),
     )

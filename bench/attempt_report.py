@@ -149,7 +149,7 @@ def comparison_table(comparisons: Sequence[Comparison]) -> str:
         )
         for row in comparisons
     ]
-    return _table(COMPARISON_COLUMNS, rows)
+    return table(COMPARISON_COLUMNS, rows)
 
 
 CPU_COLUMNS = (
@@ -172,7 +172,7 @@ def cpu_table(comparisons: Sequence[Comparison]) -> str:
         )
         for row in comparisons
     ]
-    return _table(CPU_COLUMNS, rows)
+    return table(CPU_COLUMNS, rows)
 
 
 def _cpu(stats: loadgen.RunStats, *groups: str) -> str:
@@ -207,14 +207,14 @@ def flatness_table(runs: Sequence[Flatness]) -> str:
         )
         for run in runs
     ]
-    return _table(FLATNESS_COLUMNS, rows)
+    return table(FLATNESS_COLUMNS, rows)
 
 
 def _latency(stats: loadgen.RunStats) -> str:
     return f"{stats.p50_ms:.2f} / {stats.p99_ms:.2f}"
 
 
-def _table(columns: tuple[tuple[str, int], ...], rows: list[tuple[str, ...]]) -> str:
+def table(columns: tuple[tuple[str, int], ...], rows: Sequence[tuple[str, ...]]) -> str:
     def line(cells: tuple[str, ...]) -> str:
         pairs = zip(cells, columns, strict=True)
         return " | ".join(cell.rjust(width) for cell, (_, width) in pairs)

@@ -107,24 +107,36 @@ def floor_side(
 
 
 def domain_side(
-    engine: AsyncEngine, tasks: Sequence[attempt_dataset.Placement], users: Sequence[uuid.UUID]
+    engine: AsyncEngine,
+    tasks: Sequence[attempt_dataset.Placement],
+    users: Sequence[uuid.UUID],
+    *,
+    solved_share: float = attempt_dataset.SOLVED_SHARE,
+    name: str = "domain",
 ) -> Side:
     policy = settings.Settings().attempt_policy
 
     async def open_domain(user_id: uuid.UUID) -> AttemptClient:
-        return attempt_clients.DomainClient(engine, user_id, tasks, policy)
+        return attempt_clients.DomainClient(engine, user_id, tasks, policy, solved_share)
 
-    return Side("domain", open_domain, users)
+    return Side(name, open_domain, users)
 
 
 def http_side(
-    base_url: str, tasks: Sequence[attempt_dataset.Placement], users: Sequence[uuid.UUID]
+    base_url: str,
+    tasks: Sequence[attempt_dataset.Placement],
+    users: Sequence[uuid.UUID],
+    *,
+    solved_share: float = attempt_dataset.SOLVED_SHARE,
+    name: str = "HTTP",
 ) -> Side:
     # Tokens come from the same environment the server reads, so they share its key.
     headers = page_graphql.learner_headers(settings.Settings(), list(users))
     global_ids = {task.task_id: ids.to_global_id("Task", task.task_id) for task in tasks}
 
     async def open_http(user_id: uuid.UUID) -> AttemptClient:
-        return attempt_clients.HttpClient(base_url, headers[user_id], tasks, global_ids)
+        return attempt_clients.HttpClient(
+            base_url, headers[user_id], tasks, global_ids, solved_share
+        )
 
-    return Side("HTTP", open_http, users)
+    return Side(name, open_http, users)

@@ -129,6 +129,8 @@ def _package(path: str) -> str:
         return "event loop (idle, socket I/O, HTTP parsing)"
     if path == "<built-in>":
         return "C functions called from Python"
+    if "/bench/" in path:
+        return "benchmark (clients, probes)"
     return f"stdlib {Path(path).stem}" if path else "(unknown)"
 
 
