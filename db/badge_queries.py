@@ -17,16 +17,34 @@ RULE_COLUMNS = "r.id, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
 
 
 # Runs for every solving attempt, so it goes to asyncpg directly (db.raw).
-async def active_rules_for(conn: AsyncConnection, pairs: Sequence[tuple[str, str]]) -> list[Any]:
-    """Active rules of active badges whose (type, scope_key) is one of ``pairs``."""
+async def active_rules_for(
+    conn: AsyncConnection,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    user_id: uuid.UUID,
+    contexts: dict[str, str],
+) -> list[Any]:
+    """Active rules of active badges whose (type, scope_key) is one of ``pairs``, except
+    those whose award the user already holds in the context this event would give.
+
+    ``contexts`` maps a rule type to the context key its award would have ('' otherwise).
+    """
     return await raw.fetch(
         conn,
         f"SELECT {RULE_COLUMNS} FROM badge_rule r JOIN badge b ON b.id = r.badge_id"
         " JOIN unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS k(type, scope)"
         " ON r.type = k.type AND r.scope_key = k.scope"
-        " WHERE r.active AND b.active ORDER BY r.id",
+        " LEFT JOIN unnest(CAST($4 AS text[]), CAST($5 AS text[])) AS c(type, context)"
+        " ON c.type = r.type"
+        " WHERE r.active AND b.active AND NOT EXISTS (SELECT 1 FROM user_badge ub"
+        " WHERE ub.user_id = $3 AND ub.badge_id = r.badge_id"
+        " AND ub.context_key = coalesce(c.context, ''))"
+        " ORDER BY r.id",
         [p[0] for p in pairs],
         [p[1] for p in pairs],
+        user_id,
+        list(contexts),
+        list(contexts.values()),
     )
 
 
@@ -170,6 +188,54 @@ async def solve_times(
         {"u": user_id, "since": since, "until": until},
     )
     return list(result.scalars())
+
+
+async def event_facts(
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID,
+    theme_id: uuid.UUID | None,
+    day: date | None,
+    solved_total: bool,
+    at: datetime,
+    window_days: Sequence[int],
+    fast_ms: Sequence[int],
+) -> Any:
+    """The facts one attempt's rules read, in one statement; what is not asked is null.
+
+    theme: [solved, total, first_try] over the theme's active tasks; day_solved: distinct
+    tasks solved on the local day; windows: solving attempts in the ``window_days`` days up
+    to ``at``; fast: tasks solved in one try within each of ``fast_ms`` milliseconds.
+    """
+    return await raw.fetch_one(
+        conn,
+        "SELECT"
+        " CASE WHEN CAST($2 AS uuid) IS NOT NULL THEN (SELECT ARRAY["
+        " count(s.task_id) FILTER (WHERE s.status = 'solved'), count(t.id),"
+        " count(s.task_id) FILTER (WHERE s.status = 'solved' AND s.failure_count = 0"
+        " AND s.total_tries = s.success_count)]"
+        " FROM task t LEFT JOIN user_task_state s ON s.user_id = $1 AND s.task_id = t.id"
+        " WHERE t.theme_id = $2 AND t.active) END AS theme,"
+        " CASE WHEN CAST($3 AS date) IS NOT NULL THEN (SELECT count(DISTINCT task_id)"
+        " FROM user_task_attempt WHERE user_id = $1 AND solved AND local_day = $3) END"
+        " AS day_solved,"
+        " CASE WHEN $4 THEN (SELECT count(*) FROM user_task_state"
+        " WHERE user_id = $1 AND status = 'solved') END AS solved_total,"
+        " (SELECT array_agg((SELECT count(*) FROM user_task_attempt a WHERE a.user_id = $1"
+        " AND a.solved AND a.occurred_at BETWEEN CAST($5 AS timestamptz) - make_interval(days => w)"
+        " AND CAST($5 AS timestamptz))"
+        " ORDER BY o) FROM unnest(CAST($6 AS int[])) WITH ORDINALITY AS x(w, o)) AS windows,"
+        " (SELECT array_agg((SELECT count(DISTINCT a.task_id) FROM user_task_attempt a"
+        " WHERE a.user_id = $1 AND a.solved AND a.tries = 1 AND a.time_spent_ms <= m)"
+        " ORDER BY o) FROM unnest(CAST($7 AS int[])) WITH ORDINALITY AS x(m, o)) AS fast",
+        user_id,
+        theme_id,
+        day,
+        solved_total,
+        at,
+        list(window_days),
+        list(fast_ms),
+    )
 
 
 # --- awards -----------------------------------------------------------------------------

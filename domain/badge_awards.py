@@ -8,9 +8,11 @@ qualifying attempt occurred, not when it was processed.
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import badge_queries as q
@@ -40,14 +42,27 @@ class ParsedRule:
     badge_id: uuid.UUID
     type: str
     criteria: badge_rules.Criteria
+    needs: frozenset[str]
+    windows: frozenset[int]
+    fast: frozenset[int]
 
     @classmethod
     def from_row(cls, row: Any) -> "ParsedRule":
-        parsed, problems = badge_rules.validate(row.type, row.criteria)
-        # Rules are validated before they are stored; a stored rule that no longer parses
-        # is a bug worth stopping the transaction for.
-        assert parsed is not None, problems
-        return cls(row.id, row.badge_id, row.type, parsed)
+        parsed = _parse(row.type, orjson.dumps(row.criteria, option=orjson.OPT_SORT_KEYS))
+        return cls(row.id, row.badge_id, row.type, *parsed)
+
+
+@lru_cache(maxsize=4096)
+def _parse(
+    rule_type: str, criteria_json: bytes
+) -> tuple[badge_rules.Criteria, frozenset[str], frozenset[int], frozenset[int]]:
+    # Rules change rarely and are read on every solving attempt: parse each version once.
+    parsed, problems = badge_rules.validate(rule_type, orjson.loads(criteria_json))
+    # Rules are validated before they are stored; a stored rule that no longer parses
+    # is a bug worth stopping the transaction for.
+    assert parsed is not None, problems
+    windows, fast = badge_rules.thresholds(rule_type, parsed)
+    return parsed, badge_rules.needs(rule_type, parsed), windows, fast
 
 
 def candidate_scopes(event: AttemptEvent) -> list[tuple[str, str]]:
@@ -92,60 +107,53 @@ def awards_from(
     return awards
 
 
-async def event_facts(
-    conn: AsyncConnection, event: AttemptEvent, needs: frozenset[str], window_days: int
-) -> Facts:
-    """The facts the attempt's rules read, limited to the scopes the attempt touched."""
-    themes = {}
-    if "themes" in needs:
-        themes = {
-            r.id: Counts(r.solved, r.total, r.first_try)
-            for r in await q.theme_counts(conn, event.user_id, [event.theme_id])
-        }
+async def event_facts(conn: AsyncConnection, event: AttemptEvent, rules: list[ParsedRule]) -> Facts:
+    """The facts the attempt's rules read, limited to what the attempt touched: one statement."""
+    needs = frozenset().union(*(rule.needs for rule in rules))
+    windows = sorted(frozenset().union(*(rule.windows for rule in rules)))
+    fast = sorted(frozenset().union(*(rule.fast for rule in rules)))
+    row = await q.event_facts(
+        conn,
+        user_id=event.user_id,
+        theme_id=event.theme_id if "themes" in needs else None,
+        day=event.local_day if "day" in needs else None,
+        solved_total="solved_total" in needs,
+        at=event.occurred_at,
+        window_days=windows,
+        fast_ms=fast,
+    )
     return Facts(
         at=event.occurred_at,
         sections={event.section_id: event.section},
         courses={event.course_id: event.course},
-        themes=themes,
+        themes={event.theme_id: Counts(*row.theme)} if row.theme else {},
         longest_streak=event.longest_streak,
-        best_day_solved=await q.day_solved(conn, event.user_id, event.local_day)
-        if "day" in needs
-        else 0,
-        solved_total=await q.solved_total(conn, event.user_id) if "solved_total" in needs else 0,
-        fast_solves=tuple(await q.fast_solves(conn, event.user_id))
-        if "fast_solves" in needs
-        else (),
-        solve_times=tuple(
-            await q.solve_times(
-                conn,
-                event.user_id,
-                event.occurred_at - timedelta(days=window_days),
-                event.occurred_at,
-            )
-        )
-        if "solve_times" in needs
-        else (),
+        best_day_solved=row.day_solved or 0,
+        solved_total=row.solved_total or 0,
+        window_counts=dict(zip(windows, row.windows or [], strict=True)),
+        fast_counts=dict(zip(fast, row.fast or [], strict=True)),
     )
 
 
-def _window_days(rules: list[ParsedRule]) -> int:
-    days = [
-        rule.criteria.days
-        for rule in rules
-        if isinstance(rule.criteria, badge_rules.CountInWindowCriteria)
-    ]
-    # Compositions may hold windows too; the longest allowed window covers them all.
-    return max(days, default=366)
+def award_contexts(event: AttemptEvent) -> dict[str, str]:
+    """The context key an award from each scoped rule type would get for this attempt."""
+    return {
+        "section_completed": str(event.section_id),
+        "course_completed": str(event.course_id),
+        "theme_completed": str(event.theme_id),
+        "perfect_theme": str(event.theme_id),
+    }
 
 
 async def award_for_attempt(conn: AsyncConnection, event: AttemptEvent) -> tuple[uuid.UUID, ...]:
     """Award what this solving attempt earned; returns the badges new to it, each once."""
-    rows = await q.active_rules_for(conn, candidate_scopes(event))
+    rows = await q.active_rules_for(
+        conn, candidate_scopes(event), user_id=event.user_id, contexts=award_contexts(event)
+    )
     if not rows:
         return ()
     rules = [ParsedRule.from_row(row) for row in rows]
-    needs = frozenset().union(*(badge_rules.needs(r.type, r.criteria) for r in rules))
-    facts = await event_facts(conn, event, needs, _window_days(rules))
+    facts = await event_facts(conn, event, rules)
     awards = awards_from(
         rules, facts, user_id=event.user_id, attempt_id=event.attempt_id, retroactive=False
     )

@@ -309,3 +309,21 @@ def scope_key(rule_type: str, criteria: Criteria) -> str:
         scope = criteria.scope_id()
         return str(scope) if scope else ""
     return ""
+
+
+def thresholds(rule_type: str, criteria: Criteria) -> tuple[frozenset[int], frozenset[int]]:
+    """The window lengths (days) and speed limits (ms) a rule counts with, children included."""
+    if isinstance(criteria, CompositionCriteria):
+        windows: frozenset[int] = frozenset()
+        fast: frozenset[int] = frozenset()
+        for child in criteria.rules:
+            w, f = thresholds(
+                child.type, REGISTRY[child.type].criteria.model_validate(child.criteria)
+            )
+            windows, fast = windows | w, fast | f
+        return windows, fast
+    if isinstance(criteria, CountInWindowCriteria):
+        return frozenset({criteria.days}), frozenset()
+    if isinstance(criteria, SpeedCriteria):
+        return frozenset(), frozenset({criteria.max_ms})
+    return frozenset(), frozenset()
