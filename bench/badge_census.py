@@ -31,13 +31,7 @@ WARM_UP = 10  # attempts before counting: prepared statements, pool, caches
 
 # The fact queries of badge_awards.event_facts (db.badge_queries), each sent only when an
 # active rule among the fetched ones reads that fact.
-FACT_QUERIES = {
-    "theme_counts": "facts: theme",
-    "day_solved": "facts: day",
-    "solved_total": "facts: solved",
-    "fast_solves": "facts: fast",
-    "solve_times": "facts: window",
-}
+FACT_QUERIES = {"event_facts": "facts"}
 # Phases of badge_awards.award_for_attempt, in the order it runs them; "rest" is what the
 # others leave of the step (building Facts, collecting the results, the wrappers).
 PHASES = (
@@ -167,9 +161,9 @@ def _instrumented(probe: _Probe) -> Iterator[None]:
                 probe.census.phase_s["rest"] += elapsed - probe.step_s
             probe.step_s = 0.0
 
-    async def fetch_wrapper(conn: Any, pairs: Sequence[tuple[str, str]]) -> Any:
+    async def fetch_wrapper(conn: Any, pairs: Sequence[tuple[str, str]], **kwargs: Any) -> Any:
         started = time.perf_counter()
-        rows = await fetch(conn, pairs)
+        rows = await fetch(conn, pairs, **kwargs)
         probe.add_phase("fetch rules", time.perf_counter() - started)
         if probe.counting:
             probe.census.rules_fetched += len(rows)
