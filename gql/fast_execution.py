@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any, TypeVar, cast
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -45,6 +46,8 @@ class _Leaf:
     attribute: str
     leaf_type: GraphQLLeafType
     non_null: bool
+    # For Strawberry enums: member -> GraphQL name (its own coercion scans every value).
+    enum_names: dict[Any, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,14 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Leaf | _Nested | 
     leaf_type, non_null = _unwrap(field.type)
     if not is_leaf_type(leaf_type):
         return None
-    return _Leaf(definition.python_name, leaf_type, non_null)
+    return _Leaf(definition.python_name, leaf_type, non_null, _enum_names(leaf_type))
+
+
+def _enum_names(leaf_type: GraphQLLeafType) -> dict[Any, str] | None:
+    wrapped = getattr(leaf_type, "wrapped_cls", None)
+    if not isinstance(leaf_type, GraphQLEnumType) or wrapped is None:
+        return None
+    return {wrapped(value.value): name for name, value in leaf_type.values.items()}
 
 
 def _nested_plan(attribute: str, return_type: GraphQLOutputType) -> _Nested | None:
@@ -156,6 +166,15 @@ class FastPaths(Executor[Any]):
                                 values[name] = None
                                 continue
                         elif value is not _MISSING:
+                            names = plan.enum_names
+                            if names is not None:
+                                try:
+                                    found = names.get(value)
+                                except TypeError:  # unhashable: the standard path refuses it
+                                    found = None
+                                if found is not None:
+                                    values[name] = found
+                                    continue
                             try:
                                 coerced = plan.leaf_type.coerce_output_value(value)
                             except Exception:  # noqa: BLE001 - the standard path reports it

@@ -44,6 +44,8 @@ BROKEN = [
     Leafy(name="string count", count="x", maybe=3, kind=Kind.A),  # type: ignore[arg-type]
     Leafy(name="huge", count=1, maybe=2**40, kind=Kind.A),
     Leafy(name="bad enum", count=1, maybe=None, kind="nope"),  # type: ignore[arg-type]
+    Leafy(name="unhashable enum", count=1, maybe=None, kind=["A"]),  # type: ignore[arg-type]
+    Leafy(name="raw enum value", count=1, maybe=None, kind="a"),  # type: ignore[arg-type]
     Leafy(name="boom", count=1, maybe=None, kind=Kind.B),
 ]
 
