@@ -176,26 +176,18 @@ async def upsert_task_state(
     )
 
 
-async def upsert_section_progress(
-    conn: AsyncConnection,
-    *,
-    user_id: uuid.UUID,
-    section_id: uuid.UUID,
-    newly_solved: bool,
-    time_spent_ms: int,
-    now: datetime,
-) -> Any:
-    """Fold one attempt into the section's progress; solved moves only on a first solve."""
-    return await raw.fetch_one(
-        conn,
-        "INSERT INTO user_section_progress AS p (user_id, section_id, course_id,"
-        " solved_tasks, total_tasks, percent_complete, attempts_count, total_time_ms,"
-        " average_time_ms, updated_at)"
-        " SELECT $1, s.id, s.course_id, CAST($2 AS int), s.total_tasks_cached,"
-        f" {PERCENT.format(total='s.total_tasks_cached', solved='CAST($2 AS int)')},"
+def _progress_upsert(
+    table: str, key: str, columns: str, source: str, origin: str, total: str
+) -> str:
+    # One template for section and course progress: the same increments, other scope.
+    return (
+        f"INSERT INTO {table} AS p (user_id, {columns}, solved_tasks, total_tasks,"
+        " percent_complete, attempts_count, total_time_ms, average_time_ms, updated_at)"
+        f" SELECT $1, {source}, CAST($2 AS int), {total},"
+        f" {PERCENT.format(total=total, solved='CAST($2 AS int)')},"
         " 1, CAST($3 AS int), CAST($3 AS int), CAST($4 AS timestamptz)"
-        " FROM section s WHERE s.id = $5"
-        " ON CONFLICT (user_id, section_id) DO UPDATE SET"
+        f" FROM {origin}"
+        f" ON CONFLICT (user_id, {key}) DO UPDATE SET"
         " solved_tasks = p.solved_tasks + excluded.solved_tasks,"
         " total_tasks = excluded.total_tasks,"
         " percent_complete = "
@@ -207,12 +199,40 @@ async def upsert_section_progress(
         " average_time_ms = (p.total_time_ms + excluded.total_time_ms)"
         " / (p.attempts_count + 1),"
         " updated_at = excluded.updated_at"
-        f" RETURNING {PROGRESS_RETURNING}",
-        user_id,
-        1 if newly_solved else 0,
-        time_spent_ms,
-        now,
-        section_id,
+        f" RETURNING {PROGRESS_RETURNING}"
+    )
+
+
+SECTION_PROGRESS_UPSERT = _progress_upsert(
+    "user_section_progress",
+    "section_id",
+    "section_id, course_id",
+    "s.id, s.course_id",
+    "section s WHERE s.id = $5",
+    "s.total_tasks_cached",
+)
+COURSE_PROGRESS_UPSERT = _progress_upsert(
+    "user_course_progress",
+    "course_id",
+    "course_id",
+    "c.id",
+    "course c WHERE c.id = $5",
+    "c.total_tasks_cached",
+)
+
+
+async def upsert_section_progress(
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID,
+    section_id: uuid.UUID,
+    newly_solved: bool,
+    time_spent_ms: int,
+    now: datetime,
+) -> Any:
+    """Fold one attempt into the section's progress; solved moves only on a first solve."""
+    return await raw.fetch_one(
+        conn, SECTION_PROGRESS_UPSERT, user_id, int(newly_solved), time_spent_ms, now, section_id
     )
 
 
@@ -227,32 +247,7 @@ async def upsert_course_progress(
 ) -> Any:
     """Fold one attempt into the course's progress; solved moves only on a first solve."""
     return await raw.fetch_one(
-        conn,
-        "INSERT INTO user_course_progress AS p (user_id, course_id, solved_tasks,"
-        " total_tasks, percent_complete, attempts_count, total_time_ms, average_time_ms,"
-        " updated_at)"
-        " SELECT $1, c.id, CAST($2 AS int), c.total_tasks_cached,"
-        f" {PERCENT.format(total='c.total_tasks_cached', solved='CAST($2 AS int)')},"
-        " 1, CAST($3 AS int), CAST($3 AS int), CAST($4 AS timestamptz)"
-        " FROM course c WHERE c.id = $5"
-        " ON CONFLICT (user_id, course_id) DO UPDATE SET"
-        " solved_tasks = p.solved_tasks + excluded.solved_tasks,"
-        " total_tasks = excluded.total_tasks,"
-        " percent_complete = "
-        + PERCENT.format(
-            total="excluded.total_tasks", solved="(p.solved_tasks + excluded.solved_tasks)"
-        )
-        + ", attempts_count = p.attempts_count + 1,"
-        " total_time_ms = p.total_time_ms + excluded.total_time_ms,"
-        " average_time_ms = (p.total_time_ms + excluded.total_time_ms)"
-        " / (p.attempts_count + 1),"
-        " updated_at = excluded.updated_at"
-        f" RETURNING {PROGRESS_RETURNING}",
-        user_id,
-        1 if newly_solved else 0,
-        time_spent_ms,
-        now,
-        course_id,
+        conn, COURSE_PROGRESS_UPSERT, user_id, int(newly_solved), time_spent_ms, now, course_id
     )
 
 
