@@ -107,13 +107,14 @@ def create_app(
 
 
 def _tune_garbage_collector() -> None:
-    # A course page allocates tens of thousands of short-lived objects; with the default
-    # thresholds the cyclic collector ran a full pass every few requests and took a third
-    # of the server's time. Objects alive after start-up (modules, the schema) are frozen
-    # out of every collection, and young collections run less often.
+    # Objects alive after start-up (modules, the schema, caches) are frozen out of every
+    # collection, so each pass only scans what requests allocate. The thresholds stay at
+    # CPython's defaults: raising them (e.g. 50,000 for the youngest generation) saved a
+    # little CPU but let a course page's short-lived cycles pile up, and the RSS of a
+    # worker grew by ~30 KiB per request (bench/memory_soak.py); with the defaults it
+    # stays flat.
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def app_from_environment() -> Starlette:
