@@ -1,13 +1,12 @@
 """Content queries: the course catalog, one course, any node by global id."""
 
-import base64
-import binascii
 import uuid
 from typing import Annotated
 
 import strawberry
 
 from db import content_queries
+from gql import cursors
 from gql.content.types import NODE_TYPES, Course, Info, Node
 from gql.errors import BadUserInput
 from gql.ids import from_global_id, parse_id
@@ -33,27 +32,15 @@ class CourseConnection:
     page_info: PageInfo = strawberry.field(description="Paging information.")
 
 
-def _cursor(order_index: int, id_: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{order_index}:{id_}".encode()).decode()
-
-
-def _parse_cursor(cursor: str) -> tuple[int, uuid.UUID]:
-    try:
-        order, _, raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition(":")
-        return int(order), uuid.UUID(raw)
-    except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise BadUserInput("'after' is not a cursor from this connection") from exc
-
-
 async def _courses_page(info: Info, first: int, after: str | None) -> CourseConnection:
     if not 1 <= first <= MAX_PAGE:
         raise BadUserInput(f"'first' must be between 1 and {MAX_PAGE}")
-    position = _parse_cursor(after) if after is not None else None
+    position = cursors.decode(after, int, uuid.UUID) if after is not None else None
     rows = await info.context.database.read(
         content_queries.list_courses, after=position, limit=first + 1
     )
     edges = [
-        CourseEdge(cursor=_cursor(row.order_index, row.id), node=Course.from_row(row))
+        CourseEdge(cursor=cursors.encode(row.order_index, row.id), node=Course.from_row(row))
         for row in rows[:first]
     ]
     return CourseConnection(

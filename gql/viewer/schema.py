@@ -1,15 +1,14 @@
 """The authenticated learner and their own records."""
 
-import base64
-import binascii
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from db import badge_queries, learner_queries
 from domain import users
+from gql import cursors
 from gql.badges.types import Award
 from gql.content.types import Info
 from gql.errors import BadUserInput
@@ -29,37 +28,11 @@ class AttemptConnection:
     has_next_page: bool = strawberry.field(description="Whether older attempts follow.")
 
 
-def _cursor(occurred_at: datetime, id_: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{occurred_at.isoformat()}|{id_}".encode()).decode()
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(raw)
-    except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise BadUserInput("'after' is not a cursor from this connection") from exc
-
-
 @strawberry.type(description="A page of the viewer's badges, newest first.")
 class AwardConnection:
     nodes: list[Award] = strawberry.field(description="The awards of this page.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
     has_next_page: bool = strawberry.field(description="Whether older awards follow.")
-
-
-def _award_cursor(row: Any) -> str:
-    raw = f"{row.awarded_at.isoformat()}|{row.badge_id}|{row.context_key}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _parse_award_cursor(cursor: str) -> tuple[datetime, uuid.UUID, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
-        at, badge, context = raw.split("|", 2)
-        return datetime.fromisoformat(at), uuid.UUID(badge), context
-    except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise BadUserInput("'after' is not a cursor from this connection") from exc
 
 
 @strawberry.type(description="The authenticated learner.")
@@ -124,13 +97,15 @@ class Viewer:
             learner_queries.list_attempts,
             self.db_id,
             task_id=parse_id(task_id, "Task") if task_id else None,
-            before=_parse_cursor(after) if after else None,
+            before=cursors.decode(after, datetime.fromisoformat, uuid.UUID) if after else None,
             limit=first + 1,
         )
         page = rows[:first]
         return AttemptConnection(
             nodes=[Attempt.from_row(row) for row in page],
-            end_cursor=_cursor(page[-1].occurred_at, page[-1].id) if page else None,
+            end_cursor=cursors.encode(page[-1].occurred_at.isoformat(), page[-1].id)
+            if page
+            else None,
             has_next_page=len(rows) > first,
         )
 
@@ -162,13 +137,17 @@ class Viewer:
         rows = await info.context.database.read(
             badge_queries.list_user_awards,
             self.db_id,
-            before=_parse_award_cursor(after) if after else None,
+            before=cursors.decode(after, datetime.fromisoformat, uuid.UUID, str) if after else None,
             limit=first + 1,
         )
         page = rows[:first]
         return AwardConnection(
             nodes=[Award.from_row(row) for row in page],
-            end_cursor=_award_cursor(page[-1]) if page else None,
+            end_cursor=cursors.encode(
+                page[-1].awarded_at.isoformat(), page[-1].badge_id, page[-1].context_key
+            )
+            if page
+            else None,
             has_next_page=len(rows) > first,
         )
 
