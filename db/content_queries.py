@@ -88,46 +88,43 @@ async def tasks_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[R
     return _aligned(result.all(), ids)
 
 
+async def _children(
+    conn: AsyncConnection,
+    columns: str,
+    table: str,
+    parent: str,
+    ids: Sequence[uuid.UUID],
+    condition: str = "",
+) -> list[list[Row[Any]]]:
+    result = await conn.execute(
+        statement(
+            f"SELECT {columns} FROM {table} WHERE {parent} = ANY(:ids){condition}"
+            f" ORDER BY {parent}, order_index, id"
+        ),
+        {"ids": list(ids)},
+    )
+    return _grouped(result.all(), parent, ids)
+
+
 async def sections_by_course(
     conn: AsyncConnection, course_ids: Sequence[uuid.UUID]
 ) -> list[list[Row[Any]]]:
     """Each course's sections in display order."""
-    result = await conn.execute(
-        statement(
-            f"SELECT {SECTION_COLUMNS} FROM section WHERE course_id = ANY(:ids)"
-            " ORDER BY course_id, order_index, id"
-        ),
-        {"ids": list(course_ids)},
-    )
-    return _grouped(result.all(), "course_id", course_ids)
+    return await _children(conn, SECTION_COLUMNS, "section", "course_id", course_ids)
 
 
 async def themes_by_section(
     conn: AsyncConnection, section_ids: Sequence[uuid.UUID]
 ) -> list[list[Row[Any]]]:
     """Each section's themes in display order."""
-    result = await conn.execute(
-        statement(
-            f"SELECT {THEME_COLUMNS} FROM theme WHERE section_id = ANY(:ids)"
-            " ORDER BY section_id, order_index, id"
-        ),
-        {"ids": list(section_ids)},
-    )
-    return _grouped(result.all(), "section_id", section_ids)
+    return await _children(conn, THEME_COLUMNS, "theme", "section_id", section_ids)
 
 
 async def active_tasks_by_theme(
     conn: AsyncConnection, theme_ids: Sequence[uuid.UUID]
 ) -> list[list[Row[Any]]]:
     """Each theme's active tasks in display order (inactive tasks are not part of a course)."""
-    result = await conn.execute(
-        statement(
-            f"SELECT {TASK_COLUMNS} FROM task WHERE theme_id = ANY(:ids) AND active"
-            " ORDER BY theme_id, order_index, id"
-        ),
-        {"ids": list(theme_ids)},
-    )
-    return _grouped(result.all(), "theme_id", theme_ids)
+    return await _children(conn, TASK_COLUMNS, "task", "theme_id", theme_ids, " AND active")
 
 
 async def badges_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[Row[Any] | None]:

@@ -31,36 +31,32 @@ def _aligned(
     return [by_key.get(key) for key in keys]
 
 
+async def _progress_rows(
+    conn: AsyncConnection, table: str, column: str, keys: Sequence[UserKey]
+) -> list[Row[Any] | None]:
+    result = await conn.execute(
+        statement(
+            f"SELECT p.user_id, p.{column}, {PROGRESS_COLUMNS} FROM {table} p"
+            " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
+            f" ON p.user_id = k.user_id AND p.{column} = k.id"
+        ),
+        _split(keys),
+    )
+    return _aligned(result.all(), keys, column)
+
+
 async def course_progress_by_user_course(
     conn: AsyncConnection, keys: Sequence[UserKey]
 ) -> list[Row[Any] | None]:
     """user_course_progress rows for (user_id, course_id) keys; None where none exists."""
-    result = await conn.execute(
-        statement(
-            f"SELECT p.user_id, p.course_id, {PROGRESS_COLUMNS}"
-            " FROM user_course_progress p"
-            " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
-            " ON p.user_id = k.user_id AND p.course_id = k.id"
-        ),
-        _split(keys),
-    )
-    return _aligned(result.all(), keys, "course_id")
+    return await _progress_rows(conn, "user_course_progress", "course_id", keys)
 
 
 async def section_progress_by_user_section(
     conn: AsyncConnection, keys: Sequence[UserKey]
 ) -> list[Row[Any] | None]:
     """user_section_progress rows for (user_id, section_id) keys; None where none exists."""
-    result = await conn.execute(
-        statement(
-            f"SELECT p.user_id, p.section_id, {PROGRESS_COLUMNS}"
-            " FROM user_section_progress p"
-            " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
-            " ON p.user_id = k.user_id AND p.section_id = k.id"
-        ),
-        _split(keys),
-    )
-    return _aligned(result.all(), keys, "section_id")
+    return await _progress_rows(conn, "user_section_progress", "section_id", keys)
 
 
 async def theme_progress_by_user_theme(
