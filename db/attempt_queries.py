@@ -43,7 +43,8 @@ async def start_attempt(
     ``fingerprint`` and ``outcome`` of the attempt already stored under ``attempt_id``
     (None: new); the task's placement ``task_id``, ``active``, ``theme_id``,
     ``section_id``, ``course_id`` (None: no such task); the stored streak
-    ``streak_stored``, ``current``, ``longest``, ``last_active_day``.
+    ``streak_stored``, ``current``, ``longest``, ``last_active_day``; ``content_version``
+    (what the cached badge rules are checked against).
     """
     return await raw.fetch_one(
         conn,
@@ -53,7 +54,8 @@ async def start_attempt(
         " SELECT timezone FROM users WHERE id = $1 LIMIT 1) AS timezone,"
         " a.fingerprint, a.outcome,"
         " t.id AS task_id, t.active, t.theme_id, th.section_id, s.course_id,"
-        " st.user_id IS NOT NULL AS streak_stored, st.current, st.longest, st.last_active_day"
+        " st.user_id IS NOT NULL AS streak_stored, st.current, st.longest, st.last_active_day,"
+        " (SELECT version FROM content_version) AS content_version"
         " FROM (SELECT) AS one"
         " LEFT JOIN user_task_attempt a ON a.user_id = $1 AND a.id = $2"
         " LEFT JOIN (task t JOIN theme th ON th.id = t.theme_id"
@@ -136,20 +138,39 @@ async def upsert_task_state(
     solved: bool,
     occurred_at: datetime,
 ) -> Any:
-    """Fold one attempt into user_task_state; ``was_solved`` tells if it was solved before.
+    """Fold one attempt into user_task_state and the learner's user_totals; ``was_solved``
+    tells if the task was solved before.
 
     Order-independent (sums, least/greatest), so late offline attempts land where they belong.
+    user_totals changes only when a task is first solved or solved in one try faster than
+    before: its sorted one-try times lose the task's old time and gain the new one.
     """
     return await raw.fetch_one(
         conn,
-        "WITH before AS (SELECT status FROM user_task_state"
-        " WHERE user_id = $1 AND task_id = $2)"
+        "WITH before AS (SELECT status, fastest_one_try_ms FROM user_task_state"
+        " WHERE user_id = $1 AND task_id = $2),"
+        " change AS (SELECT coalesce((SELECT status = 'solved' FROM before), false) AS was_solved,"
+        " (SELECT fastest_one_try_ms FROM before) AS old_ms,"
+        " CASE WHEN CAST($3 AS boolean) AND $4 = 1 THEN CAST($5 AS int) END AS new_ms),"
+        " totals AS (INSERT INTO user_totals AS u (user_id, solved_tasks, one_try_ms)"
+        " SELECT $1, CASE WHEN $3 AND NOT c.was_solved THEN 1 ELSE 0 END,"
+        " CASE WHEN c.new_ms < coalesce(c.old_ms, 2147483647) THEN ARRAY[c.new_ms]"
+        " ELSE CAST('{}' AS int[]) END FROM change c"
+        " WHERE ($3 AND NOT c.was_solved) OR c.new_ms < coalesce(c.old_ms, 2147483647)"
+        " ON CONFLICT (user_id) DO UPDATE SET"
+        " solved_tasks = u.solved_tasks + excluded.solved_tasks,"
+        " one_try_ms = CASE WHEN cardinality(excluded.one_try_ms) = 0 THEN u.one_try_ms"
+        " ELSE (SELECT array_agg(n.v ORDER BY n.v) FROM (SELECT o.v FROM unnest(u.one_try_ms)"
+        " WITH ORDINALITY AS o(v, i) WHERE o.i IS DISTINCT FROM"
+        " array_position(u.one_try_ms, (SELECT old_ms FROM change))"
+        " UNION ALL SELECT excluded.one_try_ms[1]) AS n(v)) END)"
         " INSERT INTO user_task_state AS s (user_id, task_id, status, success_count,"
         " failure_count, total_tries, total_time_ms, average_time_ms, first_attempt_at,"
-        " last_attempt_at, solved_at)"
+        " last_attempt_at, solved_at, fastest_one_try_ms)"
         " SELECT $1, $2, CASE WHEN v.solved THEN 'solved' ELSE 'in_progress' END,"
         " CASE WHEN v.solved THEN 1 ELSE 0 END, CASE WHEN v.solved THEN 0 ELSE 1 END,"
-        " v.tries, v.ms, v.ms, v.at, v.at, CASE WHEN v.solved THEN v.at END"
+        " v.tries, v.ms, v.ms, v.at, v.at, CASE WHEN v.solved THEN v.at END,"
+        " CASE WHEN v.solved AND v.tries = 1 THEN v.ms END"
         " FROM (SELECT CAST($3 AS boolean) AS solved, CAST($4 AS int) AS tries,"
         " CAST($5 AS int) AS ms, CAST($6 AS timestamptz) AS at) v"
         " ON CONFLICT (user_id, task_id) DO UPDATE SET"
@@ -163,10 +184,11 @@ async def upsert_task_state(
         " / (s.success_count + s.failure_count + 1),"
         " first_attempt_at = least(s.first_attempt_at, excluded.first_attempt_at),"
         " last_attempt_at = greatest(s.last_attempt_at, excluded.last_attempt_at),"
-        " solved_at = least(s.solved_at, excluded.solved_at)"
+        " solved_at = least(s.solved_at, excluded.solved_at),"
+        " fastest_one_try_ms = least(s.fastest_one_try_ms, excluded.fastest_one_try_ms)"
         " RETURNING s.status, s.success_count, s.failure_count, s.total_tries,"
         " s.total_time_ms, s.average_time_ms, s.first_attempt_at, s.last_attempt_at,"
-        " s.solved_at, coalesce((SELECT status = 'solved' FROM before), false) AS was_solved",
+        " s.solved_at, (SELECT was_solved FROM change) AS was_solved",
         user_id,
         task_id,
         solved,
@@ -269,23 +291,34 @@ async def upsert_daily_activity(
     conn: AsyncConnection,
     *,
     user_id: uuid.UUID,
+    attempt_id: uuid.UUID,
+    task_id: uuid.UUID,
     day: date,
     solved: bool,
     time_spent_ms: int,
 ) -> Any:
-    """Count the attempt on the learner's local day; returns the day's new totals."""
+    """Count the (already inserted) attempt on the learner's local day; returns the day's
+    new totals. ``solved_tasks`` grows when no other attempt solved the task that day: a
+    look at this user's attempts on this one task, not at the day's."""
     return await raw.fetch_one(
         conn,
-        "INSERT INTO user_daily_activity AS d (user_id, day, attempts, solved, time_spent_ms)"
-        " VALUES ($1, $2, 1, $3, $4)"
+        "INSERT INTO user_daily_activity AS d"
+        " (user_id, day, attempts, solved, solved_tasks, time_spent_ms)"
+        " SELECT $1, $2, 1, v.solved, CASE WHEN v.solved = 1 AND NOT EXISTS (SELECT 1"
+        " FROM user_task_attempt a WHERE a.user_id = $1 AND a.task_id = $5"
+        " AND a.local_day = $2 AND a.solved AND a.id <> $6) THEN 1 ELSE 0 END, $4"
+        " FROM (SELECT CAST($3 AS int) AS solved) v"
         " ON CONFLICT (user_id, day) DO UPDATE SET attempts = d.attempts + 1,"
         " solved = d.solved + excluded.solved,"
+        " solved_tasks = d.solved_tasks + excluded.solved_tasks,"
         " time_spent_ms = d.time_spent_ms + excluded.time_spent_ms"
-        " RETURNING day, attempts, solved, time_spent_ms",
+        " RETURNING day, attempts, solved, solved_tasks, time_spent_ms",
         user_id,
         day,
         1 if solved else 0,
         time_spent_ms,
+        task_id,
+        attempt_id,
     )
 
 

@@ -16,36 +16,16 @@ from db.statements import statement
 RULE_COLUMNS = "r.id, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
 
 
-# Runs for every solving attempt, so it goes to asyncpg directly (db.raw).
-async def active_rules_for(
-    conn: AsyncConnection,
-    pairs: Sequence[tuple[str, str]],
-    *,
-    user_id: uuid.UUID,
-    contexts: dict[str, str],
-) -> list[Any]:
-    """Active rules of active badges whose (type, scope_key) is one of ``pairs``, except
-    those whose award the user already holds in the context this event would give.
-
-    ``contexts`` maps a rule type to the context key its award would have ('' otherwise).
-    """
-    return await raw.fetch(
+async def active_rules_with_version(conn: AsyncConnection) -> tuple[int, list[Any]]:
+    """The content version and, as of it (one statement, one snapshot), the active rules
+    of active badges."""
+    rows = await raw.fetch(
         conn,
-        f"SELECT {RULE_COLUMNS} FROM badge_rule r JOIN badge b ON b.id = r.badge_id"
-        " JOIN unnest(CAST($1 AS text[]), CAST($2 AS text[])) AS k(type, scope)"
-        " ON r.type = k.type AND r.scope_key = k.scope"
-        " LEFT JOIN unnest(CAST($4 AS text[]), CAST($5 AS text[])) AS c(type, context)"
-        " ON c.type = r.type"
-        " WHERE r.active AND b.active AND NOT EXISTS (SELECT 1 FROM user_badge ub"
-        " WHERE ub.user_id = $3 AND ub.badge_id = r.badge_id"
-        " AND ub.context_key = coalesce(c.context, ''))"
-        " ORDER BY r.id",
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
-        user_id,
-        list(contexts),
-        list(contexts.values()),
+        "SELECT v.version, r.id, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
+        " FROM content_version v LEFT JOIN (badge_rule r JOIN badge b ON b.id = r.badge_id"
+        " AND b.active) ON r.active ORDER BY r.id",
     )
+    return int(rows[0].version), [row for row in rows if row.id is not None]
 
 
 async def rules(
@@ -143,98 +123,123 @@ async def longest_streak(conn: AsyncConnection, user_id: uuid.UUID) -> int:
     return int(result.scalar() or 0)
 
 
-async def day_solved(conn: AsyncConnection, user_id: uuid.UUID, day: date | None) -> int:
-    """Distinct tasks solved on one local day, or on the best day when ``day`` is None."""
+async def best_day_solved(conn: AsyncConnection, user_id: uuid.UUID) -> int:
+    """The most distinct tasks the user solved on one local day."""
     result = await conn.execute(
         statement(
-            "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT task_id) AS n"
-            " FROM user_task_attempt WHERE user_id = :u AND solved"
-            " AND (CAST(:day AS date) IS NULL OR local_day = :day) GROUP BY local_day) d"
+            "SELECT coalesce(max(solved_tasks), 0) FROM user_daily_activity WHERE user_id = :u"
         ),
-        {"u": user_id, "day": day},
+        {"u": user_id},
     )
     return int(result.scalar() or 0)
 
 
 async def solved_total(conn: AsyncConnection, user_id: uuid.UUID) -> int:
+    """Tasks the user ever solved."""
     result = await conn.execute(
-        statement("SELECT count(*) FROM user_task_state WHERE user_id = :u AND status = 'solved'"),
-        {"u": user_id},
+        statement("SELECT solved_tasks FROM user_totals WHERE user_id = :u"), {"u": user_id}
     )
     return int(result.scalar() or 0)
 
 
-async def fast_solves(conn: AsyncConnection, user_id: uuid.UUID) -> list[int]:
-    """Per task, the fastest solve in one try (ms), ascending."""
+async def fast_counts(
+    conn: AsyncConnection, user_id: uuid.UUID, limits_ms: Sequence[int]
+) -> list[int]:
+    """Per limit, the tasks whose fastest one-try solve took at most that many ms."""
     result = await conn.execute(
         statement(
-            "SELECT min(time_spent_ms) AS ms FROM user_task_attempt"
-            " WHERE user_id = :u AND solved AND tries = 1 GROUP BY task_id ORDER BY ms"
+            "SELECT (SELECT count(*) FROM unnest(t.one_try_ms) AS v WHERE v <= x.m)"
+            " FROM unnest(CAST(:limits AS int[])) WITH ORDINALITY AS x(m, o)"
+            " LEFT JOIN user_totals t ON t.user_id = :u ORDER BY x.o"
         ),
-        {"u": user_id},
+        {"u": user_id, "limits": list(limits_ms)},
     )
-    return [int(ms) for ms in result.scalars()]
+    return [int(n) for n in result.scalars()]
 
 
-async def solve_times(
-    conn: AsyncConnection, user_id: uuid.UUID, since: datetime, until: datetime
-) -> list[datetime]:
-    """occurredAt of the user's solving attempts in [since, until], ascending."""
+async def window_counts(
+    conn: AsyncConnection, user_id: uuid.UUID, days: Sequence[int], now: datetime
+) -> list[int]:
+    """Per window, solving attempts on the last ``days`` local days up to today (``now`` in
+    the user's time zone)."""
     result = await conn.execute(
         statement(
-            "SELECT occurred_at FROM user_task_attempt WHERE user_id = :u AND solved"
-            " AND occurred_at BETWEEN :since AND :until ORDER BY occurred_at"
+            "SELECT (SELECT coalesce(sum(d.solved), 0) FROM user_daily_activity d"
+            " WHERE d.user_id = :u AND d.day > t.today - x.w AND d.day <= t.today)"
+            " FROM unnest(CAST(:days AS int[])) WITH ORDINALITY AS x(w, o),"
+            " (SELECT CAST(CAST(:now AS timestamptz) AT TIME ZONE timezone AS date) AS today"
+            " FROM users WHERE id = :u) t ORDER BY x.o"
         ),
-        {"u": user_id, "since": since, "until": until},
+        {"u": user_id, "days": list(days), "now": now},
     )
-    return list(result.scalars())
+    rows = [int(n) for n in result.scalars()]
+    return rows or [0] * len(days)
 
 
+# Runs for every solving attempt that has rules to evaluate, so it goes to asyncpg directly.
 async def event_facts(
     conn: AsyncConnection,
     *,
     user_id: uuid.UUID,
-    theme_id: uuid.UUID | None,
-    day: date | None,
+    held_badges: Sequence[uuid.UUID],
+    held_contexts: Sequence[str],
     solved_total: bool,
-    at: datetime,
+    day: date,
     window_days: Sequence[int],
     fast_ms: Sequence[int],
+    theme_ids: Sequence[uuid.UUID],
+    section_ids: Sequence[uuid.UUID],
+    course_ids: Sequence[uuid.UUID],
 ) -> Any:
     """The facts one attempt's rules read, in one statement; what is not asked is null.
 
-    theme: [solved, total, first_try] over the theme's active tasks; day_solved: distinct
-    tasks solved on the local day; windows: solving attempts in the ``window_days`` days up
-    to ``at``; fast: tasks solved in one try within each of ``fast_ms`` milliseconds.
+    held: the positions (0-based) of the (badge, context) pairs the user already holds;
+    solved_total: tasks ever solved (user_totals); windows: solving attempts on the
+    ``window_days`` local days ending on ``day``; fast: tasks whose fastest one-try solve is
+    within each of ``fast_ms`` (user_totals' sorted times);
+    themes, sections, courses: JSON [[id, solved, total, first_try?], ...] for the ids given.
+    Every part reads a handful of narrow rows, never the attempt history or every task state.
     """
     return await raw.fetch_one(
         conn,
         "SELECT"
-        " CASE WHEN CAST($2 AS uuid) IS NOT NULL THEN (SELECT ARRAY["
-        " count(s.task_id) FILTER (WHERE s.status = 'solved'), count(t.id),"
-        " count(s.task_id) FILTER (WHERE s.status = 'solved' AND s.failure_count = 0"
-        " AND s.total_tries = s.success_count)]"
+        " (SELECT array_agg(c.o - 1) FROM unnest(CAST($2 AS uuid[]), CAST($3 AS text[]))"
+        " WITH ORDINALITY AS c(badge_id, context_key, o) WHERE EXISTS (SELECT 1"
+        " FROM user_badge ub WHERE ub.user_id = $1 AND ub.badge_id = c.badge_id"
+        " AND ub.context_key = c.context_key)) AS held,"
+        " CASE WHEN $4 THEN (SELECT solved_tasks FROM user_totals WHERE user_id = $1)"
+        " END AS solved_total,"
+        " (SELECT array_agg((SELECT coalesce(sum(d.solved), 0) FROM user_daily_activity d"
+        " WHERE d.user_id = $1 AND d.day > CAST($5 AS date) - x.w AND d.day <= $5) ORDER BY x.o)"
+        " FROM unnest(CAST($6 AS int[])) WITH ORDINALITY AS x(w, o)) AS windows,"
+        " (SELECT array_agg((SELECT count(*) FROM unnest(t.one_try_ms) AS v WHERE v <= x.m)"
+        " ORDER BY x.o) FROM unnest(CAST($7 AS int[])) WITH ORDINALITY AS x(m, o)"
+        " LEFT JOIN user_totals t ON t.user_id = $1) AS fast,"
+        " (SELECT json_agg(json_build_array(g.theme_id, g.solved, g.total, g.first_try))"
+        " FROM (SELECT t.theme_id, count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved,"
+        " count(*) AS total, count(s.task_id) FILTER (WHERE s.status = 'solved'"
+        " AND s.failure_count = 0 AND s.total_tries = s.success_count) AS first_try"
         " FROM task t LEFT JOIN user_task_state s ON s.user_id = $1 AND s.task_id = t.id"
-        " WHERE t.theme_id = $2 AND t.active) END AS theme,"
-        " CASE WHEN CAST($3 AS date) IS NOT NULL THEN (SELECT count(DISTINCT task_id)"
-        " FROM user_task_attempt WHERE user_id = $1 AND solved AND local_day = $3) END"
-        " AS day_solved,"
-        " CASE WHEN $4 THEN (SELECT count(*) FROM user_task_state"
-        " WHERE user_id = $1 AND status = 'solved') END AS solved_total,"
-        " (SELECT array_agg((SELECT count(*) FROM user_task_attempt a WHERE a.user_id = $1"
-        " AND a.solved AND a.occurred_at BETWEEN CAST($5 AS timestamptz) - make_interval(days => w)"
-        " AND CAST($5 AS timestamptz))"
-        " ORDER BY o) FROM unnest(CAST($6 AS int[])) WITH ORDINALITY AS x(w, o)) AS windows,"
-        " (SELECT array_agg((SELECT count(DISTINCT a.task_id) FROM user_task_attempt a"
-        " WHERE a.user_id = $1 AND a.solved AND a.tries = 1 AND a.time_spent_ms <= m)"
-        " ORDER BY o) FROM unnest(CAST($7 AS int[])) WITH ORDINALITY AS x(m, o)) AS fast",
+        " WHERE t.theme_id = ANY(CAST($8 AS uuid[])) AND t.active GROUP BY t.theme_id) g)"
+        " AS themes,"
+        " (SELECT json_agg(json_build_array(n.id, coalesce(p.solved_tasks, 0),"
+        " n.total_tasks_cached)) FROM section n LEFT JOIN user_section_progress p"
+        " ON p.user_id = $1 AND p.section_id = n.id WHERE n.id = ANY(CAST($9 AS uuid[])))"
+        " AS sections,"
+        " (SELECT json_agg(json_build_array(n.id, coalesce(p.solved_tasks, 0),"
+        " n.total_tasks_cached)) FROM course n LEFT JOIN user_course_progress p"
+        " ON p.user_id = $1 AND p.course_id = n.id WHERE n.id = ANY(CAST($10 AS uuid[])))"
+        " AS courses",
         user_id,
-        theme_id,
-        day,
+        list(held_badges),
+        list(held_contexts),
         solved_total,
-        at,
+        day,
         list(window_days),
         list(fast_ms),
+        list(theme_ids),
+        list(section_ids),
+        list(course_ids),
     )
 
 

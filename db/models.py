@@ -27,7 +27,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -278,6 +278,8 @@ class UserTaskState(Base):
     first_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     solved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The fastest solving attempt made in one try, in ms (speed badges).
+    fastest_one_try_ms: Mapped[int | None] = mapped_column(Integer)
     next_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     queue_priority: Mapped[int] = mapped_column(Integer, server_default="0")
 
@@ -337,7 +339,11 @@ class UserDailyActivity(Base):
 
     __tablename__ = "user_daily_activity"
     __table_args__ = (
-        CheckConstraint("attempts >= 0 AND solved >= 0 AND time_spent_ms >= 0", name="counters"),
+        CheckConstraint(
+            "attempts >= 0 AND solved >= 0 AND time_spent_ms >= 0"
+            " AND solved_tasks BETWEEN 0 AND solved",
+            name="counters",
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -345,7 +351,8 @@ class UserDailyActivity(Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
-    solved: Mapped[int] = mapped_column(Integer, server_default="0")
+    solved: Mapped[int] = mapped_column(Integer, server_default="0")  # solving attempts
+    solved_tasks: Mapped[int] = mapped_column(Integer, server_default="0")  # distinct tasks
     time_spent_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
@@ -359,6 +366,23 @@ class UserStreak(Base):
     current: Mapped[int] = mapped_column(Integer, server_default="0")
     longest: Mapped[int] = mapped_column(Integer, server_default="0")
     last_active_day: Mapped[date | None] = mapped_column(Date)
+
+
+class UserTotals(Base):
+    """Per-learner totals the badge rules read in O(1): one narrow row instead of the
+    learner's task states, which lie on as many pages as the learner has tasks."""
+
+    __tablename__ = "user_totals"
+    __table_args__ = (CheckConstraint("solved_tasks >= 0", name="counters"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    solved_tasks: Mapped[int] = mapped_column(Integer, server_default="0")  # ever solved
+    # Per task ever solved in one try, its fastest such solve (ms), ascending.
+    one_try_ms: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), server_default=text("'{}'::int[]")
+    )
 
 
 class UserBadge(Base):

@@ -18,7 +18,7 @@ from db.attempt_queries import PERCENT, STREAK_FROM_DAYS
 
 TASK_STATE_COLUMNS = (
     "user_id, task_id, status, success_count, failure_count, total_tries, total_time_ms,"
-    " average_time_ms, first_attempt_at, last_attempt_at, solved_at"
+    " average_time_ms, first_attempt_at, last_attempt_at, solved_at, fastest_one_try_ms"
 )
 SECTION_COLUMNS = (
     "user_id, section_id, course_id, solved_tasks, total_tasks, percent_complete,"
@@ -28,8 +28,9 @@ COURSE_COLUMNS = (
     "user_id, course_id, solved_tasks, total_tasks, percent_complete, attempts_count,"
     " total_time_ms, average_time_ms"
 )
-DAILY_COLUMNS = "user_id, day, attempts, solved, time_spent_ms"
+DAILY_COLUMNS = "user_id, day, attempts, solved, solved_tasks, time_spent_ms"
 STREAK_COLUMNS = "user_id, current, longest, last_active_day"
+TOTALS_COLUMNS = "user_id, solved_tasks, one_try_ms"
 
 # live table -> (temp table, compared columns, key columns)
 TABLES: dict[str, tuple[str, str, str]] = {
@@ -38,6 +39,7 @@ TABLES: dict[str, tuple[str, str, str]] = {
     "user_course_progress": ("expected_course_progress", COURSE_COLUMNS, "user_id, course_id"),
     "user_daily_activity": ("expected_daily_activity", DAILY_COLUMNS, "user_id, day"),
     "user_streak": ("expected_streak", STREAK_COLUMNS, "user_id"),
+    "user_totals": ("expected_totals", TOTALS_COLUMNS, "user_id"),
 }
 
 
@@ -75,7 +77,8 @@ BUILD = [
     " CAST(sum(time_spent_ms) AS bigint) AS total_time_ms,"
     " CAST(CAST(sum(time_spent_ms) AS bigint) / count(*) AS int) AS average_time_ms,"
     " min(occurred_at) AS first_attempt_at, max(occurred_at) AS last_attempt_at,"
-    " min(occurred_at) FILTER (WHERE solved) AS solved_at"
+    " min(occurred_at) FILTER (WHERE solved) AS solved_at,"
+    " min(time_spent_ms) FILTER (WHERE solved AND tries = 1) AS fastest_one_try_ms"
     # Attempts outlive a deleted task; its state went with it.
     " FROM user_task_attempt a WHERE user_id = ANY(:users)"
     " AND EXISTS (SELECT 1 FROM task t WHERE t.id = a.task_id) GROUP BY user_id, task_id",
@@ -98,8 +101,18 @@ BUILD = [
     "CREATE TEMP TABLE expected_daily_activity ON COMMIT DROP AS"
     " SELECT user_id, local_day AS day, CAST(count(*) AS int) AS attempts,"
     " CAST(count(*) FILTER (WHERE solved) AS int) AS solved,"
+    " CAST(count(DISTINCT task_id) FILTER (WHERE solved) AS int) AS solved_tasks,"
     " CAST(sum(time_spent_ms) AS bigint) AS time_spent_ms"
     " FROM user_task_attempt WHERE user_id = ANY(:users) GROUP BY user_id, local_day",
+    # From the attempts, deleted tasks included: a task solved stays solved in the totals.
+    "CREATE TEMP TABLE expected_totals ON COMMIT DROP AS"
+    " SELECT user_id, CAST(count(*) FILTER (WHERE solved) AS int) AS solved_tasks,"
+    " coalesce(array_agg(one_try ORDER BY one_try) FILTER (WHERE one_try IS NOT NULL),"
+    " CAST('{}' AS int[])) AS one_try_ms"
+    " FROM (SELECT user_id, task_id, bool_or(solved) AS solved,"
+    " min(time_spent_ms) FILTER (WHERE solved AND tries = 1) AS one_try"
+    " FROM user_task_attempt WHERE user_id = ANY(:users) GROUP BY user_id, task_id) per_task"
+    " GROUP BY user_id HAVING bool_or(solved)",
     "CREATE TEMP TABLE expected_streak ON COMMIT DROP AS "
     + STREAK_FROM_DAYS.replace("user_daily_activity", "expected_daily_activity").format(
         filter="true"

@@ -222,8 +222,8 @@ async def _fold(
     )
     if newly_solved and course.solved_tasks >= course.total_tasks > 0:
         await q.complete_enrollment(conn, user_id, task.course_id, attempt.occurred_at)
-    streak = await _update_streak(
-        conn, user_id=user_id, attempt=attempt, day=record.local_day, current=stored_streak
+    streak, day_solved_tasks = await _update_streak(
+        conn, user_id=user_id, record=record, current=stored_streak
     )
     reservation_error = await task_queue.settle_attempt(
         conn,
@@ -249,6 +249,8 @@ async def _fold(
                 section=Counts(section.solved_tasks, section.total_tasks),
                 course=Counts(course.solved_tasks, course.total_tasks),
                 longest_streak=streak.longest,
+                day_solved_tasks=day_solved_tasks,
+                content_version=task.content_version,
             ),
         )
         if attempt.solved
@@ -273,32 +275,39 @@ async def _update_streak(
     conn: AsyncConnection,
     *,
     user_id: uuid.UUID,
-    attempt: AttemptInput,
-    day: Any,
+    record: AttemptRecord,
     current: streaks.Streak,
-) -> streaks.Streak:
+) -> tuple[streaks.Streak, int]:
+    """Count the attempt on its local day and extend the streak; returns the streak and the
+    number of distinct tasks solved that day."""
     # ``current`` was read after the user lock; only this user's attempts (and a recompute,
     # under the same lock) write the streak, so it is still what is stored.
     day_totals = await q.upsert_daily_activity(
         conn,
         user_id=user_id,
-        day=day,
-        solved=attempt.solved,
-        time_spent_ms=attempt.time_spent_ms,
+        attempt_id=record.id,
+        task_id=record.task_id,
+        day=record.local_day,
+        solved=record.solved,
+        time_spent_ms=record.time_spent_ms,
     )
-    became_active = attempt.solved and day_totals.solved == 1
+    solved_tasks = int(day_totals.solved_tasks)
+    became_active = record.solved and day_totals.solved == 1
     if not became_active:
-        return current
-    extended = streaks.extend(current, day)
+        return current, solved_tasks
+    extended = streaks.extend(current, record.local_day)
     if extended is None:
         await q.rebuild_streak(conn, user_id)
         rebuilt = await q.get_streak(conn, user_id)
         assert rebuilt is not None
-        return streaks.Streak(rebuilt.current, rebuilt.longest, rebuilt.last_active_day)
+        return (
+            streaks.Streak(rebuilt.current, rebuilt.longest, rebuilt.last_active_day),
+            solved_tasks,
+        )
     if extended != current:
         assert extended.last_active_day is not None
         await q.save_streak(conn, user_id, extended.run, extended.longest, extended.last_active_day)
-    return extended
+    return extended, solved_tasks
 
 
 @dataclass(frozen=True, slots=True)

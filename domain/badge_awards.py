@@ -1,18 +1,24 @@
 """Awarding badges inside the attempt transaction, and progress toward each badge.
 
-Only the rules an attempt can affect are fetched: indexed by (type, scope) with the
-attempt's theme, section and course. Awards are exactly once per (user, badge, context)
-through the primary key and INSERT … ON CONFLICT DO NOTHING; ``awarded_at`` is when the
-qualifying attempt occurred, not when it was processed.
+Only the rules an attempt can affect are evaluated: the active rules are indexed by
+(type, scope) in memory, per database, and re-read when the content version (bumped by
+every change to badges and rules) moves; an attempt looks up its theme, section and course
+and the learner-wide rules. What they read, and which of their awards the learner already
+holds, comes in one statement. Awards are exactly once per (user, badge, context) through
+the primary key and INSERT … ON CONFLICT DO NOTHING; ``awarded_at`` is when the qualifying
+attempt occurred, not when it was processed.
 """
 
 import uuid
+import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 import orjson
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import badge_queries as q
@@ -34,6 +40,8 @@ class AttemptEvent:
     section: Counts
     course: Counts
     longest_streak: int
+    day_solved_tasks: int  # distinct tasks solved on ``local_day``, this attempt's included
+    content_version: int  # read in the attempt's transaction: the rule index's freshness
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,8 @@ class ParsedRule:
     needs: frozenset[str]
     windows: frozenset[int]
     fast: frozenset[int]
+    scope_refs: frozenset[tuple[str, uuid.UUID]]  # nodes a composition's children name
+    scope_key: str
 
     @classmethod
     def from_row(cls, row: Any) -> "ParsedRule":
@@ -55,14 +65,28 @@ class ParsedRule:
 @lru_cache(maxsize=4096)
 def _parse(
     rule_type: str, criteria_json: bytes
-) -> tuple[badge_rules.Criteria, frozenset[str], frozenset[int], frozenset[int]]:
-    # Rules change rarely and are read on every solving attempt: parse each version once.
+) -> tuple[
+    badge_rules.Criteria,
+    frozenset[str],
+    frozenset[int],
+    frozenset[int],
+    frozenset[tuple[str, uuid.UUID]],
+    str,
+]:
+    # Rules change rarely: parse each version of a rule once per process.
     parsed, problems = badge_rules.validate(rule_type, orjson.loads(criteria_json))
     # Rules are validated before they are stored; a stored rule that no longer parses
     # is a bug worth stopping the transaction for.
     assert parsed is not None, problems
     windows, fast = badge_rules.thresholds(rule_type, parsed)
-    return parsed, badge_rules.needs(rule_type, parsed), windows, fast
+    return (
+        parsed,
+        badge_rules.needs(rule_type, parsed),
+        windows,
+        fast,
+        badge_rules.scope_refs(rule_type, parsed),
+        badge_rules.scope_key(rule_type, parsed),
+    )
 
 
 def candidate_scopes(event: AttemptEvent) -> list[tuple[str, str]]:
@@ -107,55 +131,124 @@ def awards_from(
     return awards
 
 
-async def event_facts(conn: AsyncConnection, event: AttemptEvent, rules: list[ParsedRule]) -> Facts:
-    """The facts the attempt's rules read, limited to what the attempt touched: one statement."""
+@dataclass(frozen=True, slots=True)
+class RuleIndex:
+    """The active rules of active badges as of one content version, by (type, scope_key)."""
+
+    version: int
+    by_scope: dict[tuple[str, str], tuple[ParsedRule, ...]]
+
+    @classmethod
+    def build(cls, version: int, rules: Iterable[ParsedRule]) -> "RuleIndex":
+        by_scope: dict[tuple[str, str], list[ParsedRule]] = {}
+        for rule in rules:
+            by_scope.setdefault((rule.type, rule.scope_key), []).append(rule)
+        return cls(version, {pair: tuple(found) for pair, found in by_scope.items()})
+
+    def candidates(self, event: AttemptEvent) -> list[ParsedRule]:
+        """The rules ``event`` can affect, in a stable order."""
+        found: list[ParsedRule] = []
+        for pair in candidate_scopes(event):
+            found += self.by_scope.get(pair, ())
+        return found
+
+
+# One index per database (engine): versions are only comparable within one database.
+_indexes: "weakref.WeakKeyDictionary[Engine, RuleIndex]" = weakref.WeakKeyDictionary()
+
+
+async def rule_index(conn: AsyncConnection, version: int) -> RuleIndex:
+    """The rule index for content ``version``, read again only when the version moved."""
+    engine = conn.sync_engine
+    index = _indexes.get(engine)
+    if index is None or index.version != version:
+        # Version and rules in one statement, so the index never holds rules newer or
+        # older than the version it is filed under.
+        fetched_version, rows = await q.active_rules_with_version(conn)
+        index = RuleIndex.build(fetched_version, (ParsedRule.from_row(row) for row in rows))
+        _indexes[engine] = index
+    return index
+
+
+def award_context(event: AttemptEvent, rule: ParsedRule) -> str:
+    """The context key an award from ``rule`` would get for this attempt."""
+    return _CONTEXT_OF.get(rule.type, _learner_wide)(event)
+
+
+def _learner_wide(event: AttemptEvent) -> str:
+    return ""
+
+
+_CONTEXT_OF = {
+    "section_completed": lambda e: str(e.section_id),
+    "course_completed": lambda e: str(e.course_id),
+    "theme_completed": lambda e: str(e.theme_id),
+    "perfect_theme": lambda e: str(e.theme_id),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    facts: Facts
+    held: frozenset[int]  # positions (in the rules given) of awards the learner holds
+
+
+async def event_facts(
+    conn: AsyncConnection, event: AttemptEvent, rules: Sequence[ParsedRule]
+) -> EventFacts:
+    """What the attempt's rules read, limited to what the attempt touched, and which of
+    their awards the learner already holds: one statement."""
     needs = frozenset().union(*(rule.needs for rule in rules))
     windows = sorted(frozenset().union(*(rule.windows for rule in rules)))
     fast = sorted(frozenset().union(*(rule.fast for rule in rules)))
+    refs: set[tuple[str, uuid.UUID]] = set().union(*(rule.scope_refs for rule in rules))
+    themes = {ref for kind, ref in refs if kind == "themes"}
+    if "themes" in needs:
+        themes.add(event.theme_id)
+    sections = {ref for kind, ref in refs if kind == "sections"} - {event.section_id}
+    courses = {ref for kind, ref in refs if kind == "courses"} - {event.course_id}
     row = await q.event_facts(
         conn,
         user_id=event.user_id,
-        theme_id=event.theme_id if "themes" in needs else None,
-        day=event.local_day if "day" in needs else None,
+        held_badges=[rule.badge_id for rule in rules],
+        held_contexts=[award_context(event, rule) for rule in rules],
         solved_total="solved_total" in needs,
-        at=event.occurred_at,
+        day=event.local_day,
         window_days=windows,
         fast_ms=fast,
+        theme_ids=sorted(themes),
+        section_ids=sorted(sections),
+        course_ids=sorted(courses),
     )
-    return Facts(
+
+    def counts(found: Any) -> dict[uuid.UUID, Counts]:
+        # json columns arrive decoded (db.raw's codec): [[id, solved, total, first_try?]].
+        return {uuid.UUID(id_): Counts(*numbers) for id_, *numbers in found or ()}
+
+    facts = Facts(
         at=event.occurred_at,
-        sections={event.section_id: event.section},
-        courses={event.course_id: event.course},
-        themes={event.theme_id: Counts(*row.theme)} if row.theme else {},
+        sections={**counts(row.sections), event.section_id: event.section},
+        courses={**counts(row.courses), event.course_id: event.course},
+        themes=counts(row.themes),
         longest_streak=event.longest_streak,
-        best_day_solved=row.day_solved or 0,
+        best_day_solved=event.day_solved_tasks,
         solved_total=row.solved_total or 0,
         window_counts=dict(zip(windows, row.windows or [], strict=True)),
         fast_counts=dict(zip(fast, row.fast or [], strict=True)),
     )
-
-
-def award_contexts(event: AttemptEvent) -> dict[str, str]:
-    """The context key an award from each scoped rule type would get for this attempt."""
-    return {
-        "section_completed": str(event.section_id),
-        "course_completed": str(event.course_id),
-        "theme_completed": str(event.theme_id),
-        "perfect_theme": str(event.theme_id),
-    }
+    return EventFacts(facts, frozenset(row.held or ()))
 
 
 async def award_for_attempt(conn: AsyncConnection, event: AttemptEvent) -> tuple[uuid.UUID, ...]:
     """Award what this solving attempt earned; returns the badges new to it, each once."""
-    rows = await q.active_rules_for(
-        conn, candidate_scopes(event), user_id=event.user_id, contexts=award_contexts(event)
-    )
-    if not rows:
+    index = await rule_index(conn, event.content_version)
+    candidates = index.candidates(event)
+    if not candidates:
         return ()
-    rules = [ParsedRule.from_row(row) for row in rows]
-    facts = await event_facts(conn, event, rules)
+    found = await event_facts(conn, event, candidates)
+    rules = [rule for position, rule in enumerate(candidates) if position not in found.held]
     awards = awards_from(
-        rules, facts, user_id=event.user_id, attempt_id=event.attempt_id, retroactive=False
+        rules, found.facts, user_id=event.user_id, attempt_id=event.attempt_id, retroactive=False
     )
     inserted = await q.insert_awards(conn, awards)
     return tuple(dict.fromkeys(row.badge_id for row in inserted))

@@ -7,17 +7,17 @@ incremental awarding would have awarded for the same attempts and content, with
 """
 
 import uuid
-from bisect import insort
+from bisect import bisect_right, insort
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import badge_queries as q
-from domain import badge_awards, badge_rules, streaks
+from domain import badge_awards, streaks
 from domain.badge_awards import AttemptEvent, ParsedRule
 from domain.badge_facts import Counts, Facts
 
@@ -28,70 +28,108 @@ class _TaskState:
     success: int = 0
     failure: int = 0
     tries: int = 0
+    fastest_one_try: int | None = None
 
     @property
     def first_try(self) -> bool:
         return self.solved and self.failure == 0 and self.tries == self.success
 
 
-@dataclass
-class _Learner:
-    """One learner's state as the replay goes: just what the rules read."""
-
-    tasks: dict[uuid.UUID, _TaskState] = field(default_factory=lambda: defaultdict(_TaskState))
-    day_tasks: dict[date, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
-    fastest: dict[uuid.UUID, int] = field(default_factory=dict)
-    solve_times: list[Any] = field(default_factory=list)
-
-
 @dataclass(frozen=True, slots=True)
 class Content:
     placement: dict[uuid.UUID, Any]  # task id -> row (theme, section, course, active, totals)
-    theme_tasks: dict[uuid.UUID, list[uuid.UUID]]  # active tasks per theme
+    theme_totals: dict[uuid.UUID, int]  # active tasks per theme
+    section_totals: dict[uuid.UUID, int]
+    course_totals: dict[uuid.UUID, int]
 
     @classmethod
     def from_rows(cls, rows: Sequence[Any]) -> "Content":
-        themes: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        themes: Counter[uuid.UUID] = Counter()
         for row in rows:
-            if row.active:
-                themes[row.theme_id].append(row.id)
-        return cls({row.id: row for row in rows}, dict(themes))
+            themes[row.theme_id] += bool(row.active)
+        return cls(
+            {row.id: row for row in rows},
+            dict(themes),
+            {row.section_id: row.section_total for row in rows},
+            {row.course_id: row.course_total for row in rows},
+        )
 
 
-def _solved_in(learner: _Learner, content: Content, scope: str, scope_id: uuid.UUID) -> int:
-    return sum(
-        1
-        for task_id, state in learner.tasks.items()
-        if state.solved
-        and task_id in content.placement
-        and content.placement[task_id].active
-        and getattr(content.placement[task_id], scope) == scope_id
-    )
+class _Learner:
+    """One learner's state as the replay goes: what the rules read, kept up to date per
+    attempt in O(1) (windows: O(active days in the window)), as the attempt path keeps it."""
+
+    def __init__(self, content: Content, fast_limits: Sequence[int]) -> None:
+        self.content = content
+        self.tasks: dict[uuid.UUID, _TaskState] = defaultdict(_TaskState)
+        self.solved: Counter[tuple[str, uuid.UUID]] = Counter()  # active tasks, per node
+        self.first_try: Counter[uuid.UUID] = Counter()  # per theme, active tasks
+        self.solved_total = 0
+        self.day_tasks: dict[date, set[uuid.UUID]] = defaultdict(set)
+        self.day_solves: Counter[date] = Counter()
+        self.days: list[date] = []  # the days with a solve, sorted
+        self.longest_streak = 0
+        self.fast_limits = fast_limits
+        self.fast: Counter[int] = Counter()  # limit -> tasks within it
+
+    def fold(self, attempt: Any, place: Any | None) -> None:
+        """Count one attempt; ``place`` is None for a deleted task, whose attempts still
+        count toward the learner-wide facts (days, totals, speed), as they do live."""
+        state = self.tasks[attempt.task_id]
+        was_solved, was_first_try = state.solved, state.first_try
+        state.solved = state.solved or attempt.solved
+        state.success += attempt.solved
+        state.failure += not attempt.solved
+        state.tries += attempt.tries
+        if place is not None and place.active:
+            if state.solved and not was_solved:
+                for node in (("theme", place.theme_id), ("section", place.section_id)):
+                    self.solved[node] += 1
+                self.solved[("course", place.course_id)] += 1
+            self.first_try[place.theme_id] += state.first_try - was_first_try
+        if not attempt.solved:
+            return
+        self.solved_total += not was_solved
+        self.day_tasks[attempt.local_day].add(attempt.task_id)
+        if not self.day_solves[attempt.local_day]:
+            insort(self.days, attempt.local_day)
+            self.longest_streak = streaks.from_days(self.days).longest
+        self.day_solves[attempt.local_day] += 1
+        if attempt.tries == 1:
+            before = state.fastest_one_try
+            if before is None or attempt.time_spent_ms < before:
+                state.fastest_one_try = attempt.time_spent_ms
+                for limit in self.fast_limits:
+                    if attempt.time_spent_ms <= limit and (before is None or before > limit):
+                        self.fast[limit] += 1
+
+    def counts(self, kind: str, node: uuid.UUID) -> Counts:
+        if kind == "theme":
+            total = self.content.theme_totals.get(node, 0)
+            return Counts(self.solved[(kind, node)], total, self.first_try[node])
+        totals = self.content.section_totals if kind == "section" else self.content.course_totals
+        return Counts(self.solved[(kind, node)], totals.get(node, 0))
+
+    def solves_within(self, day: date, days: int) -> int:
+        start = bisect_right(self.days, day - timedelta(days=days))
+        end = bisect_right(self.days, day)
+        return sum(self.day_solves[d] for d in self.days[start:end])
 
 
 def replay(
     attempts: Sequence[Any], content: Content, rules: list[ParsedRule], user_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """The awards one learner's attempts earn, in order; each (badge, context) once."""
-    learner = _Learner()
+    windows = sorted(frozenset().union(*(rule.windows for rule in rules)))
+    learner = _Learner(content, sorted(frozenset().union(*(rule.fast for rule in rules))))
+    index = badge_awards.RuleIndex.build(0, rules)
     awarded: set[tuple[uuid.UUID, str]] = set()
     found: list[dict[str, Any]] = []
     for attempt in attempts:
         place = content.placement.get(attempt.task_id)
-        if place is None:
-            continue  # the task is gone; its attempts no longer count toward anything
-        state = learner.tasks[attempt.task_id]
-        state.solved = state.solved or attempt.solved
-        state.success += attempt.solved
-        state.failure += not attempt.solved
-        state.tries += attempt.tries
-        if not attempt.solved:
-            continue
-        learner.day_tasks[attempt.local_day].add(attempt.task_id)
-        insort(learner.solve_times, attempt.occurred_at)
-        if attempt.tries == 1:
-            best = learner.fastest.get(attempt.task_id, attempt.time_spent_ms)
-            learner.fastest[attempt.task_id] = min(best, attempt.time_spent_ms)
+        learner.fold(attempt, place)
+        if place is None or not attempt.solved:
+            continue  # a deleted task's attempt awards nothing: it has no place any more
         event = AttemptEvent(
             user_id=user_id,
             attempt_id=attempt.id,
@@ -100,48 +138,40 @@ def replay(
             theme_id=place.theme_id,
             section_id=place.section_id,
             course_id=place.course_id,
-            section=Counts(
-                _solved_in(learner, content, "section_id", place.section_id), place.section_total
-            ),
-            course=Counts(
-                _solved_in(learner, content, "course_id", place.course_id), place.course_total
-            ),
-            longest_streak=streaks.from_days(
-                [day for day, tasks in learner.day_tasks.items() if tasks]
-            ).longest,
+            section=learner.counts("section", place.section_id),
+            course=learner.counts("course", place.course_id),
+            longest_streak=learner.longest_streak,
+            day_solved_tasks=len(learner.day_tasks[attempt.local_day]),
+            content_version=0,
         )
-        theme_tasks = content.theme_tasks.get(place.theme_id, [])
+        candidates = index.candidates(event)
+        if not candidates:
+            continue
+        refs: set[tuple[str, uuid.UUID]] = set().union(*(rule.scope_refs for rule in candidates))
+        refs |= {("themes", place.theme_id), ("sections", place.section_id)}
+        refs.add(("courses", place.course_id))
+        nodes: dict[str, dict[uuid.UUID, Counts]] = {"themes": {}, "sections": {}, "courses": {}}
+        for kind, node in refs:
+            nodes[kind][node] = learner.counts(kind[:-1], node)
         facts = Facts(
             at=attempt.occurred_at,
-            sections={event.section_id: event.section},
-            courses={event.course_id: event.course},
-            themes={
-                place.theme_id: Counts(
-                    sum(learner.tasks[t].solved for t in theme_tasks if t in learner.tasks),
-                    len(theme_tasks),
-                    sum(learner.tasks[t].first_try for t in theme_tasks if t in learner.tasks),
-                )
-            },
-            longest_streak=event.longest_streak,
-            best_day_solved=len(learner.day_tasks[attempt.local_day]),
-            solved_total=sum(s.solved for s in learner.tasks.values()),
-            fast_solves=tuple(sorted(learner.fastest.values())),
-            solve_times=tuple(learner.solve_times),
+            sections=nodes["sections"],
+            courses=nodes["courses"],
+            themes=nodes["themes"],
+            longest_streak=learner.longest_streak,
+            best_day_solved=event.day_solved_tasks,
+            solved_total=learner.solved_total,
+            window_counts={w: learner.solves_within(attempt.local_day, w) for w in windows},
+            fast_counts=dict(learner.fast),
         )
-        scopes = set(badge_awards.candidate_scopes(event))
-        matching = [r for r in rules if (r.type, _scope_of(r)) in scopes]
         for award in badge_awards.awards_from(
-            matching, facts, user_id=user_id, attempt_id=attempt.id, retroactive=True
+            candidates, facts, user_id=user_id, attempt_id=attempt.id, retroactive=True
         ):
             key = (award["badge_id"], award["context_key"])
             if key not in awarded:
                 awarded.add(key)
                 found.append(award)
     return found
-
-
-def _scope_of(rule: ParsedRule) -> str:
-    return badge_rules.scope_key(rule.type, rule.criteria)
 
 
 @dataclass(frozen=True, slots=True)

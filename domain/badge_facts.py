@@ -1,14 +1,14 @@
 """What badge rules are evaluated over: a snapshot of one learner's achievements.
 
-The database fills it for one attempt (only the scopes that attempt touched) or for the
-whole learner (progress, backfill); the rules never query anything themselves.
+The database fills it for one attempt (only the scopes that attempt touched, and the
+thresholds its rules count with) or for the whole learner (progress); the backfill's
+replay fills it from the attempts it has seen. The rules never query anything themselves.
 """
 
 import uuid
-from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +27,16 @@ class Facts:
     longest_streak: int = 0
     best_day_solved: int = 0  # most distinct tasks solved on one local day
     solved_total: int = 0  # distinct tasks solved, anywhere
-    fast_solves: tuple[int, ...] = ()  # per task: the fastest one-try solve, in ms, sorted
-    solve_times: tuple[datetime, ...] = ()  # occurredAt of solving attempts, sorted
-    # Counts the database already made (an attempt's facts): days -> solves, ms -> tasks.
+    # Counted for the thresholds the evaluated rules use (a threshold not counted is 0):
+    # days -> solving attempts on the learner's last ``days`` local days, the day of ``at``
+    # included; ms -> tasks whose fastest one-try solve took at most that many ms.
     window_counts: Mapping[int, int] = field(default_factory=dict)
     fast_counts: Mapping[int, int] = field(default_factory=dict)
 
     def solves_within(self, days: int) -> int:
-        """Solving attempts in the window of ``days`` days ending at ``at``."""
-        if days in self.window_counts:
-            return self.window_counts[days]
-        start = bisect_left(self.solve_times, self.at - timedelta(days=days))
-        return bisect_right(self.solve_times, self.at) - start
+        """Solving attempts on the ``days`` local days ending on the day of ``at``."""
+        return self.window_counts.get(days, 0)
 
     def fast_solve_count(self, max_ms: int) -> int:
         """Tasks solved in one try within ``max_ms`` milliseconds."""
-        if max_ms in self.fast_counts:
-            return self.fast_counts[max_ms]
-        return bisect_right(self.fast_solves, max_ms)
+        return self.fast_counts.get(max_ms, 0)

@@ -7,7 +7,7 @@ each kind of fact the rules read, over all content.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,8 +16,6 @@ from db import badge_queries as q
 from domain import badge_rules
 from domain.badge_awards import ParsedRule
 from domain.badge_facts import Counts, Facts
-
-LONGEST_WINDOW_DAYS = 366
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +31,12 @@ class RuleProgress:
 
 
 async def learner_facts(
-    conn: AsyncConnection, user_id: uuid.UUID, needs: frozenset[str], now: datetime
+    conn: AsyncConnection, user_id: uuid.UUID, rules: Sequence[ParsedRule], now: datetime
 ) -> Facts:
-    """Everything the rules may read about the learner, over all content, as of ``now``."""
+    """Everything ``rules`` may read about the learner, over all content, as of ``now``."""
+    needs = frozenset().union(*(rule.needs for rule in rules))
+    windows = sorted(frozenset().union(*(rule.windows for rule in rules)))
+    fast = sorted(frozenset().union(*(rule.fast for rule in rules)))
 
     def counts(rows: Sequence[Any]) -> dict[uuid.UUID, Counts]:
         return {r.id: Counts(r.solved, r.total, getattr(r, "first_try", 0)) for r in rows}
@@ -48,14 +49,16 @@ async def learner_facts(
         else {},
         themes=counts(await q.theme_counts(conn, user_id, None)) if "themes" in needs else {},
         longest_streak=await q.longest_streak(conn, user_id) if "streak" in needs else 0,
-        best_day_solved=await q.day_solved(conn, user_id, None) if "day" in needs else 0,
+        best_day_solved=await q.best_day_solved(conn, user_id) if "day" in needs else 0,
         solved_total=await q.solved_total(conn, user_id) if "solved_total" in needs else 0,
-        fast_solves=tuple(await q.fast_solves(conn, user_id)) if "fast_solves" in needs else (),
-        solve_times=tuple(
-            await q.solve_times(conn, user_id, now - timedelta(days=LONGEST_WINDOW_DAYS), now)
+        fast_counts=dict(zip(fast, await q.fast_counts(conn, user_id, fast), strict=True))
+        if fast
+        else {},
+        window_counts=dict(
+            zip(windows, await q.window_counts(conn, user_id, windows, now), strict=True)
         )
-        if "solve_times" in needs
-        else (),
+        if windows
+        else {},
     )
 
 
@@ -77,10 +80,7 @@ async def progress_by_badge(
     rules_per_badge = await q.rules_by_badge(conn, badge_ids)
     awards = await q.awards_by_user_badge(conn, [(user_id, b) for b in badge_ids])
     parsed = {row.id: ParsedRule.from_row(row) for rows in rules_per_badge for row in rows}
-    needs = frozenset().union(
-        *(badge_rules.needs(rule.type, rule.criteria) for rule in parsed.values())
-    )
-    facts = await learner_facts(conn, user_id, needs, now)
+    facts = await learner_facts(conn, user_id, list(parsed.values()), now)
     result = []
     for rows, held in zip(rules_per_badge, awards, strict=True):
         progress = []

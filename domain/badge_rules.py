@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from domain.badge_facts import Counts, Facts
 from domain.errors import Problem
@@ -120,6 +120,17 @@ class ChildRule(Criteria):
 
 class CompositionCriteria(Criteria):
     rules: list[ChildRule] = Field(min_length=1, max_length=10)
+    _parsed: tuple[tuple[str, Criteria], ...] | None = PrivateAttr(default=None)
+
+    def children(self) -> tuple[tuple[str, Criteria], ...]:
+        """The children as (type, parsed criteria), parsed once: compositions are evaluated
+        on every solving attempt. Only for criteria that passed ``validate``."""
+        if self._parsed is None:
+            self._parsed = tuple(
+                (child.type, REGISTRY[child.type].criteria.model_validate(child.criteria))
+                for child in self.rules
+            )
+        return self._parsed
 
 
 def _progress(
@@ -158,10 +169,8 @@ class RuleType:
 def _composition(require_all: bool) -> Callable[[CompositionCriteria, Facts], list[Evaluation]]:
     def evaluate(criteria: CompositionCriteria, facts: Facts) -> list[Evaluation]:
         earned = 0
-        for child in criteria.rules:
-            rule = REGISTRY[child.type]
-            parsed = rule.criteria.model_validate(child.criteria)
-            earned += any(e.earned for e in rule.evaluate(parsed, facts))
+        for child_type, parsed in criteria.children():
+            earned += any(e.earned for e in REGISTRY[child_type].evaluate(parsed, facts))
         target = len(criteria.rules) if require_all else 1
         return _learner(earned, target)
 
@@ -229,14 +238,14 @@ REGISTRY: dict[str, RuleType] = {
             SpeedCriteria,
             "learner",
             lambda c, f: _learner(f.fast_solve_count(c.max_ms), c.times),
-            frozenset({"fast_solves"}),
+            frozenset({"fast"}),
         ),
         RuleType(
             "count_in_window",
             CountInWindowCriteria,
             "learner",
             lambda c, f: _learner(f.solves_within(c.days), c.solves),
-            frozenset({"solve_times"}),
+            frozenset({"window"}),
         ),
         RuleType("all_of", CompositionCriteria, "learner", _composition(True), frozenset()),
         RuleType("any_of", CompositionCriteria, "learner", _composition(False), frozenset()),
@@ -292,8 +301,8 @@ def needs(rule_type: str, criteria: Criteria) -> frozenset[str]:
     rule = REGISTRY[rule_type]
     if isinstance(criteria, CompositionCriteria):
         found: frozenset[str] = frozenset()
-        for child in criteria.rules:
-            found |= needs(child.type, REGISTRY[child.type].criteria.model_validate(child.criteria))
+        for child_type, parsed in criteria.children():
+            found |= needs(child_type, parsed)
         return found
     return rule.needs
 
@@ -316,10 +325,8 @@ def thresholds(rule_type: str, criteria: Criteria) -> tuple[frozenset[int], froz
     if isinstance(criteria, CompositionCriteria):
         windows: frozenset[int] = frozenset()
         fast: frozenset[int] = frozenset()
-        for child in criteria.rules:
-            w, f = thresholds(
-                child.type, REGISTRY[child.type].criteria.model_validate(child.criteria)
-            )
+        for child_type, parsed in criteria.children():
+            w, f = thresholds(child_type, parsed)
             windows, fast = windows | w, fast | f
         return windows, fast
     if isinstance(criteria, CountInWindowCriteria):
@@ -327,3 +334,20 @@ def thresholds(rule_type: str, criteria: Criteria) -> tuple[frozenset[int], froz
     if isinstance(criteria, SpeedCriteria):
         return frozenset(), frozenset({criteria.max_ms})
     return frozenset(), frozenset()
+
+
+def scope_refs(rule_type: str, criteria: Criteria) -> frozenset[tuple[str, uuid.UUID]]:
+    """The content nodes a composition's children name, as ("sections"|"themes"|"courses",
+    id): an attempt elsewhere can complete the composition, so their counts are facts too.
+    A plain scoped rule is only evaluated by attempts inside its node and names none."""
+    if not isinstance(criteria, CompositionCriteria):
+        return frozenset()
+    found: set[tuple[str, uuid.UUID]] = set()
+    for child_type, parsed in criteria.children():
+        found |= scope_refs(child_type, parsed)
+        if isinstance(parsed, ScopedCriteria) and (id_ := parsed.scope_id()) is not None:
+            found.add((_FACT_OF_SCOPE[REGISTRY[child_type].scope], id_))
+    return frozenset(found)
+
+
+_FACT_OF_SCOPE = {"section": "sections", "theme": "themes", "course": "courses"}

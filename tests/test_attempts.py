@@ -229,3 +229,43 @@ async def test_submit_needs_a_token(client: GraphQLClient, clean_db: AsyncEngine
     body = await client.execute(SUBMIT_MANY, {"inputs": [attempt_input(tree.task_ids[0])]})
 
     assert error_codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_badge_counters_follow_every_attempt_and_equal_the_recompute(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    """Tasks ever solved, each task's fastest one-try solve (sorted, equal times kept) and
+    the distinct tasks solved per day: kept by the attempt path, equal to a recompute."""
+    tree = await _tree(clean_db, sections=1, themes=1, tasks=3)
+    user = uuid.uuid4()
+    a, b, c = tree.task_ids
+    for task, ms, tries, solved in (
+        (a, 9000, 1, True),
+        (a, 7000, 2, True),  # two tries: not a one-try time
+        (a, 4000, 1, True),  # faster: 9000 goes, 4000 comes
+        (b, 4000, 1, True),  # an equal time of another task
+        (b, 6000, 1, True),  # slower: nothing changes
+        (c, 100, 1, False),  # not solved
+        (a, 1000, 1, True),  # faster again: one 4000 goes, b's stays
+    ):
+        result = await submit(
+            client, user, task_id=task, time_spent_ms=ms, tries=tries, solved=solved
+        )
+        assert result["__typename"] == "SubmitAttemptSuccess", result
+
+    async with clean_db.connect() as conn:
+        totals = (
+            await conn.execute(
+                text("SELECT solved_tasks, one_try_ms FROM user_totals WHERE user_id = :u"),
+                {"u": user},
+            )
+        ).one()
+        day = (
+            await conn.execute(
+                text("SELECT solved, solved_tasks FROM user_daily_activity WHERE user_id = :u"),
+                {"u": user},
+            )
+        ).one()
+    assert tuple(totals) == (2, [1000, 4000])
+    assert tuple(day) == (6, 2)
+    assert await drift(clean_db) == []

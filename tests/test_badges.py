@@ -252,12 +252,14 @@ async def test_perfect_theme_needs_every_task_first_try(
     assert earned == [[], [], [], [], [badge["key"]]]
 
 
-async def test_count_in_window_counts_solves_in_the_last_days(
+async def test_count_in_window_counts_solves_on_the_last_local_days(
     make_client, clean_db: AsyncEngine
 ) -> None:
+    """The window is the learner's last ``days`` calendar days, the attempt's day included:
+    a solve three days before (72 h earlier, within a 3 × 24 h span) does not count."""
     client = make_client(clock=Clock(NOW))
     tree = await _tree(clean_db, sections=1, themes=1, tasks=4)
-    badge = await make_badge(client, "count_in_window", {"solves": 3, "days": 2})
+    badge = await make_badge(client, "count_in_window", {"solves": 3, "days": 3})
     start = NOW - timedelta(days=10)
 
     earned = await _earned_after_each(
@@ -265,9 +267,9 @@ async def test_count_in_window_counts_solves_in_the_last_days(
         uuid.uuid4(),
         [
             {"task_id": tree.task_ids[0], "occurred_at": start},
-            {"task_id": tree.task_ids[1], "occurred_at": start + timedelta(days=3)},
-            {"task_id": tree.task_ids[2], "occurred_at": start + timedelta(days=4)},
-            {"task_id": tree.task_ids[3], "occurred_at": start + timedelta(days=5)},
+            {"task_id": tree.task_ids[1], "occurred_at": start + timedelta(days=2)},
+            {"task_id": tree.task_ids[2], "occurred_at": start + timedelta(days=3)},
+            {"task_id": tree.task_ids[3], "occurred_at": start + timedelta(days=4)},
         ],
     )
 
@@ -311,6 +313,57 @@ async def test_all_of_and_any_of_compose_other_rules(
 
     assert earned[:2] == [[], []]
     assert set(earned[2]) == {both["key"], either["key"]}
+
+
+async def test_a_composition_counts_a_node_completed_before_elsewhere(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    """The last condition met by an attempt in another section still completes it."""
+    tree = await _tree(clean_db, sections=2, themes=1, tasks=2)
+    badge = await make_badge(
+        client,
+        "all_of",
+        {
+            "rules": [
+                {"type": "section_completed", "criteria": {"sectionId": str(tree.section_ids[0])}},
+                {"type": "perfect_theme", "criteria": {"themeId": str(tree.theme_ids[0])}},
+                {"type": "solved_total", "criteria": {"tasks": 4}},
+            ]
+        },
+    )
+
+    earned = await _earned_after_each(
+        client, uuid.uuid4(), [{"task_id": task} for task in tree.task_ids]
+    )
+
+    assert earned == [[], [], [], [badge["key"]]]
+
+
+async def test_a_deactivated_rule_stops_awarding_at_once(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    """Rules are cached per content version: the next attempt sees the change."""
+    tree = await _tree(clean_db, sections=1, themes=1, tasks=3)
+    badge = await make_badge(client, "solved_total", {"tasks": 2})
+    user = uuid.uuid4()
+    assert await _earned_after_each(client, user, [{"task_id": tree.task_ids[0]}]) == [[]]
+    body = await _admin(
+        client,
+        "mutation($id: ID!) { setBadgeRuleActive(id: $id, active: false) { __typename } }",
+        {"id": badge["rule"]["id"]},
+    )
+    assert body["setBadgeRuleActive"]["__typename"] == "BadgeRuleSuccess"
+
+    assert await _earned_after_each(client, user, [{"task_id": tree.task_ids[1]}]) == [[]]
+
+    await _admin(
+        client,
+        "mutation($id: ID!) { setBadgeRuleActive(id: $id, active: true) { __typename } }",
+        {"id": badge["rule"]["id"]},
+    )
+    assert await _earned_after_each(client, user, [{"task_id": tree.task_ids[2]}]) == [
+        [badge["key"]]
+    ]
 
 
 BAD_RULES = [
@@ -424,3 +477,40 @@ async def test_badge_progress_explains_how_far_the_viewer_is(
     assert badge["progress"] == [
         {"type": "solved_total", "earned": False, "current": 3, "target": 4, "awardedAt": None}
     ]
+
+
+@pytest.mark.parametrize(
+    ("rule_type", "criteria", "current", "target"),
+    [
+        ("daily_goal", {"tasks": 5}, 2, 5),  # two distinct tasks today (one solved twice)
+        ("speed", {"maxMs": 1000, "times": 4}, 1, 4),  # one task solved in one try ≤ 1 s
+        ("count_in_window", {"solves": 10, "days": 2}, 3, 10),  # three solves today
+    ],
+)
+async def test_badge_progress_reads_the_day_speed_and_window_counters(
+    make_client,
+    clean_db: AsyncEngine,
+    rule_type: str,
+    criteria: dict[str, Any],
+    current: int,
+    target: int,
+) -> None:
+    client = make_client(clock=Clock(NOW))
+    tree = await _tree(clean_db, sections=1, themes=1, tasks=3)
+    await make_badge(client, rule_type, criteria)
+    user = uuid.uuid4()
+    three_days_ago = NOW - timedelta(days=3)
+    for attempt in (
+        # Outside every window, too slow to count for speed:
+        {"task_id": tree.task_ids[2], "occurred_at": three_days_ago, "time_spent_ms": 5000},
+        {"task_id": tree.task_ids[0], "occurred_at": NOW, "time_spent_ms": 500},
+        {"task_id": tree.task_ids[0], "occurred_at": NOW, "time_spent_ms": 5000},
+        {"task_id": tree.task_ids[1], "occurred_at": NOW, "time_spent_ms": 800, "tries": 2},
+    ):
+        result = await submit(client, user, **attempt)
+        assert result["__typename"] == "SubmitAttemptSuccess", result
+
+    body = await client.execute("{ badges { progress { current target } } }", user=user)
+
+    (badge,) = body["data"]["badges"]
+    assert badge["progress"] == [{"current": current, "target": target}]

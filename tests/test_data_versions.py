@@ -25,6 +25,7 @@ LEARNER_TABLES = [
     "user_course_progress",
     "user_daily_activity",
     "user_streak",
+    "user_totals",
     "user_badge",
     "user_task_queue",
 ]
