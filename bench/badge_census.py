@@ -1,10 +1,10 @@
-"""What badge awarding does per attempt: rules fetched and evaluated, SQL sent, time by phase.
+"""What badge awarding does per attempt: rules looked up and evaluated, SQL sent, time by phase.
 
 One learner submits attempts one at a time through the domain layer (untimed by the load
 runs: this is a separate pass) while the awarding functions are wrapped to count and time
 what they do. The wrappers are module attributes swapped in for the pass and restored
 after; the measured runs never see them. The server runs the same code, so its attempts
-fetch and evaluate the same rules.
+look up and evaluate the same rules.
 """
 
 import time
@@ -29,15 +29,14 @@ from gql import settings
 
 WARM_UP = 10  # attempts before counting: prepared statements, pool, caches
 
-# The fact queries of badge_awards.event_facts (db.badge_queries), each sent only when an
-# active rule among the fetched ones reads that fact.
+# The statement of badge_awards.event_facts (db.badge_queries): the facts the candidate
+# rules read and which of their awards the learner holds, sent when there is a candidate.
 FACT_QUERIES = {"event_facts": "facts"}
 # Phases of badge_awards.award_for_attempt, in the order it runs them; "rest" is what the
 # others leave of the step (building Facts, collecting the results, the wrappers).
 PHASES = (
-    "fetch rules",
+    "rule index",
     "parse criteria",
-    "needs",
     *FACT_QUERIES.values(),
     "evaluate",
     "insert awards",
@@ -52,8 +51,9 @@ class Census:
     solving: int = 0  # attempts that ran award_for_attempt
     statements: int = 0  # every SQL statement of the attempts (BEGIN/COMMIT not included)
     badge_statements: int = 0  # of which sent by award_for_attempt
-    rules_fetched: int = 0
-    rules_evaluated: int = 0  # top-level evaluate calls (a composition's children not counted)
+    candidates: int = 0  # rules the index gave for the attempt's scopes
+    # Top-level evaluate calls: candidates whose award is not held (children not counted).
+    rules_evaluated: int = 0
     evaluations: int = 0  # (rule, context) pairs evaluated
     awards_offered: int = 0  # earned evaluations sent to INSERT … ON CONFLICT DO NOTHING
     awards_new: int = 0  # rows actually inserted (badges new to the attempt)
@@ -82,7 +82,7 @@ class Census:
             "attempts": self.attempts,
             "solving_attempts": self.solving,
             "per_solving_attempt": {
-                "rules_fetched": round(self.per_solving(self.rules_fetched), 2),
+                "candidates": round(self.per_solving(self.candidates), 2),
                 "rules_evaluated": round(self.per_solving(self.rules_evaluated), 2),
                 "evaluations": round(self.per_solving(self.evaluations), 2),
                 "awards_offered": round(self.per_solving(self.awards_offered), 2),
@@ -99,7 +99,7 @@ class Census:
                     group: round(self.ms_per_attempt(seconds), 4)
                     for group, seconds in self.cpu_s.items()
                 },
-                "rules_fetched": round(self.rules_fetched / max(1, self.attempts), 2),
+                "candidates": round(self.candidates / max(1, self.attempts), 2),
                 "sql_statements": round(self.statements / max(1, self.attempts), 2),
                 "badge_sql_statements": round(self.badge_statements / max(1, self.attempts), 2),
                 "wall_ms": round(self.ms_per_attempt(self.attempt_s), 4),
@@ -115,7 +115,6 @@ class _Probe:
         self.census = census
         self.counting = False
         self.in_badges = False
-        self.needs_depth = 0
         self.step_s = 0.0  # time of the timed phases in the current badge step
 
     def add_phase(self, name: str, seconds: float) -> None:
@@ -140,10 +139,10 @@ def _timed_async(
 @contextmanager
 def _instrumented(probe: _Probe) -> Iterator[None]:
     award = badge_awards.award_for_attempt
-    fetch = badge_queries.active_rules_for
+    index = badge_awards.rule_index
+    candidates = badge_awards.RuleIndex.candidates
     insert = badge_queries.insert_awards
     from_row = badge_awards.ParsedRule.from_row
-    needs = badge_rules.needs
     evaluate = badge_rules.evaluate
 
     async def award_wrapper(conn: Any, event_: badge_awards.AttemptEvent) -> Any:
@@ -161,13 +160,19 @@ def _instrumented(probe: _Probe) -> Iterator[None]:
                 probe.census.phase_s["rest"] += elapsed - probe.step_s
             probe.step_s = 0.0
 
-    async def fetch_wrapper(conn: Any, pairs: Sequence[tuple[str, str]], **kwargs: Any) -> Any:
+    async def index_wrapper(conn: Any, version: int) -> Any:
         started = time.perf_counter()
-        rows = await fetch(conn, pairs, **kwargs)
-        probe.add_phase("fetch rules", time.perf_counter() - started)
+        found = await index(conn, version)
+        probe.add_phase("rule index", time.perf_counter() - started)
+        return found
+
+    def candidates_wrapper(self: badge_awards.RuleIndex, event_: Any) -> Any:
+        started = time.perf_counter()
+        rules = candidates(self, event_)
+        probe.add_phase("rule index", time.perf_counter() - started)
         if probe.counting:
-            probe.census.rules_fetched += len(rows)
-        return rows
+            probe.census.candidates += len(rules)
+        return rules
 
     async def insert_wrapper(conn: Any, awards: Sequence[dict[str, Any]]) -> Any:
         started = time.perf_counter()
@@ -184,17 +189,6 @@ def _instrumented(probe: _Probe) -> Iterator[None]:
             return from_row(row)
         finally:
             probe.add_phase("parse criteria", time.perf_counter() - started)
-
-    def needs_wrapper(rule_type: str, criteria: badge_rules.Criteria) -> frozenset[str]:
-        # needs() recurses through the module attribute for compositions: time the outer call.
-        probe.needs_depth += 1
-        started = time.perf_counter()
-        try:
-            return needs(rule_type, criteria)
-        finally:
-            probe.needs_depth -= 1
-            if probe.needs_depth == 0:
-                probe.add_phase("needs", time.perf_counter() - started)
 
     def evaluate_wrapper(
         rule_type: str, criteria: badge_rules.Criteria, facts: Any
@@ -218,12 +212,14 @@ def _instrumented(probe: _Probe) -> Iterator[None]:
 
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(badge_awards, "award_for_attempt", award_wrapper))
-        stack.enter_context(mock.patch.object(badge_queries, "active_rules_for", fetch_wrapper))
+        stack.enter_context(mock.patch.object(badge_awards, "rule_index", index_wrapper))
+        stack.enter_context(
+            mock.patch.object(badge_awards.RuleIndex, "candidates", candidates_wrapper)
+        )
         stack.enter_context(mock.patch.object(badge_queries, "insert_awards", insert_wrapper))
         stack.enter_context(
             mock.patch.object(badge_awards.ParsedRule, "from_row", classmethod(from_row_wrapper))
         )
-        stack.enter_context(mock.patch.object(badge_rules, "needs", needs_wrapper))
         stack.enter_context(mock.patch.object(badge_rules, "evaluate", evaluate_wrapper))
         for function, phase in FACT_QUERIES.items():
             timed = _timed_async(probe, phase, getattr(badge_queries, function))
