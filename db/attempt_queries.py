@@ -139,7 +139,8 @@ async def upsert_task_state(
     occurred_at: datetime,
 ) -> Any:
     """Fold one attempt into user_task_state and the learner's user_totals; ``was_solved``
-    tells if the task was solved before.
+    tells if the task was solved before, ``one_try_faster`` if this is its fastest one-try
+    solve yet.
 
     Order-independent (sums, least/greatest), so late offline attempts land where they belong.
     user_totals changes only when a task is first solved or solved in one try faster than
@@ -188,7 +189,9 @@ async def upsert_task_state(
         " fastest_one_try_ms = least(s.fastest_one_try_ms, excluded.fastest_one_try_ms)"
         " RETURNING s.status, s.success_count, s.failure_count, s.total_tries,"
         " s.total_time_ms, s.average_time_ms, s.first_attempt_at, s.last_attempt_at,"
-        " s.solved_at, (SELECT was_solved FROM change) AS was_solved",
+        " s.solved_at, (SELECT was_solved FROM change) AS was_solved,"
+        " (SELECT coalesce(new_ms < coalesce(old_ms, 2147483647), false) FROM change)"
+        " AS one_try_faster",
         user_id,
         task_id,
         solved,
@@ -298,21 +301,22 @@ async def upsert_daily_activity(
     time_spent_ms: int,
 ) -> Any:
     """Count the (already inserted) attempt on the learner's local day; returns the day's
-    new totals. ``solved_tasks`` grows when no other attempt solved the task that day: a
-    look at this user's attempts on this one task, not at the day's."""
+    new totals and ``new_task``: whether ``solved_tasks`` grew, as it does when no other
+    attempt solved the task that day (a look at this user's attempts on this one task)."""
     return await raw.fetch_one(
         conn,
-        "INSERT INTO user_daily_activity AS d"
+        "WITH v AS (SELECT CAST($3 AS int) AS solved, CASE WHEN $3 = 1 AND NOT EXISTS"
+        " (SELECT 1 FROM user_task_attempt a WHERE a.user_id = $1 AND a.task_id = $5"
+        " AND a.local_day = $2 AND a.solved AND a.id <> $6) THEN 1 ELSE 0 END AS new_task),"
+        " d AS (INSERT INTO user_daily_activity AS d"
         " (user_id, day, attempts, solved, solved_tasks, time_spent_ms)"
-        " SELECT $1, $2, 1, v.solved, CASE WHEN v.solved = 1 AND NOT EXISTS (SELECT 1"
-        " FROM user_task_attempt a WHERE a.user_id = $1 AND a.task_id = $5"
-        " AND a.local_day = $2 AND a.solved AND a.id <> $6) THEN 1 ELSE 0 END, $4"
-        " FROM (SELECT CAST($3 AS int) AS solved) v"
+        " SELECT $1, $2, 1, v.solved, v.new_task, $4 FROM v"
         " ON CONFLICT (user_id, day) DO UPDATE SET attempts = d.attempts + 1,"
         " solved = d.solved + excluded.solved,"
         " solved_tasks = d.solved_tasks + excluded.solved_tasks,"
         " time_spent_ms = d.time_spent_ms + excluded.time_spent_ms"
-        " RETURNING day, attempts, solved, solved_tasks, time_spent_ms",
+        " RETURNING day, attempts, solved, solved_tasks, time_spent_ms)"
+        " SELECT d.*, v.new_task = 1 AS new_task FROM d, v",
         user_id,
         day,
         1 if solved else 0,

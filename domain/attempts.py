@@ -222,9 +222,7 @@ async def _fold(
     )
     if newly_solved and course.solved_tasks >= course.total_tasks > 0:
         await q.complete_enrollment(conn, user_id, task.course_id, attempt.occurred_at)
-    streak, day_solved_tasks = await _update_streak(
-        conn, user_id=user_id, record=record, current=stored_streak
-    )
+    streak, day = await _update_streak(conn, user_id=user_id, record=record, current=stored_streak)
     reservation_error = await task_queue.settle_attempt(
         conn,
         user_id=user_id,
@@ -249,8 +247,14 @@ async def _fold(
                 section=Counts(section.solved_tasks, section.total_tasks),
                 course=Counts(course.solved_tasks, course.total_tasks),
                 longest_streak=streak.longest,
-                day_solved_tasks=day_solved_tasks,
+                day_solved_tasks=day.solved_tasks,
                 content_version=task.content_version,
+                grew=_grown_facts(
+                    newly_solved=newly_solved,
+                    new_task_today=day.new_task,
+                    longer_streak=streak.longest > stored_streak.longest,
+                    one_try_faster=state.one_try_faster,
+                ),
             ),
         )
         if attempt.solved
@@ -271,15 +275,28 @@ async def _fold(
     )
 
 
+def _grown_facts(
+    *, newly_solved: bool, new_task_today: bool, longer_streak: bool, one_try_faster: bool
+) -> frozenset[str]:
+    """The badge facts an attempt grew (see badge_awards.AttemptEvent.grew)."""
+    grown = (
+        ("solved_total", newly_solved),
+        ("day", new_task_today),
+        ("streak", longer_streak),
+        ("fast", one_try_faster),
+    )
+    return frozenset(name for name, grew in grown if grew)
+
+
 async def _update_streak(
     conn: AsyncConnection,
     *,
     user_id: uuid.UUID,
     record: AttemptRecord,
     current: streaks.Streak,
-) -> tuple[streaks.Streak, int]:
+) -> tuple[streaks.Streak, Any]:
     """Count the attempt on its local day and extend the streak; returns the streak and the
-    number of distinct tasks solved that day."""
+    day's row (``solved_tasks``, ``new_task``: see upsert_daily_activity)."""
     # ``current`` was read after the user lock; only this user's attempts (and a recompute,
     # under the same lock) write the streak, so it is still what is stored.
     day_totals = await q.upsert_daily_activity(
@@ -291,10 +308,9 @@ async def _update_streak(
         solved=record.solved,
         time_spent_ms=record.time_spent_ms,
     )
-    solved_tasks = int(day_totals.solved_tasks)
     became_active = record.solved and day_totals.solved == 1
     if not became_active:
-        return current, solved_tasks
+        return current, day_totals
     extended = streaks.extend(current, record.local_day)
     if extended is None:
         await q.rebuild_streak(conn, user_id)
@@ -302,12 +318,12 @@ async def _update_streak(
         assert rebuilt is not None
         return (
             streaks.Streak(rebuilt.current, rebuilt.longest, rebuilt.last_active_day),
-            solved_tasks,
+            day_totals,
         )
     if extended != current:
         assert extended.last_active_day is not None
         await q.save_streak(conn, user_id, extended.run, extended.longest, extended.last_active_day)
-    return extended, solved_tasks
+    return extended, day_totals
 
 
 @dataclass(frozen=True, slots=True)

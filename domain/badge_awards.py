@@ -11,8 +11,8 @@ attempt occurred, not when it was processed.
 
 import uuid
 import weakref
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -42,6 +42,10 @@ class AttemptEvent:
     longest_streak: int
     day_solved_tasks: int  # distinct tasks solved on ``local_day``, this attempt's included
     content_version: int  # read in the attempt's transaction: the rule index's freshness
+    # The facts this attempt grew, of "solved_total" (a task solved for the first time),
+    # "day" (a task new to the day's solved ones), "streak" (the longest run) and "fast" (a
+    # task's fastest one-try solve): rules decided by another fact alone are not evaluated.
+    grew: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class ParsedRule:
     fast: frozenset[int]
     scope_refs: frozenset[tuple[str, uuid.UUID]]  # nodes a composition's children name
     scope_key: str
+    trigger: str | None  # the one fact that decides it (see badge_rules.trigger)
 
     @classmethod
     def from_row(cls, row: Any) -> "ParsedRule":
@@ -72,6 +77,7 @@ def _parse(
     frozenset[int],
     frozenset[tuple[str, uuid.UUID]],
     str,
+    str | None,
 ]:
     # Rules change rarely: parse each version of a rule once per process.
     parsed, problems = badge_rules.validate(rule_type, orjson.loads(criteria_json))
@@ -86,6 +92,7 @@ def _parse(
         fast,
         badge_rules.scope_refs(rule_type, parsed),
         badge_rules.scope_key(rule_type, parsed),
+        badge_rules.trigger(rule_type, parsed),
     )
 
 
@@ -132,11 +139,53 @@ def awards_from(
 
 
 @dataclass(frozen=True, slots=True)
+class EventPlan:
+    """What an attempt in one theme, growing one set of facts, evaluates and reads: the
+    candidate rules, the (badge, context) of their awards, and the facts they need."""
+
+    rules: tuple[ParsedRule, ...]
+    badge_ids: list[uuid.UUID]
+    contexts: list[str]
+    needs: frozenset[str]
+    windows: list[int]
+    fast: list[int]
+    themes: list[uuid.UUID]
+    sections: list[uuid.UUID]  # other than the attempt's own, whose counts come with it
+    courses: list[uuid.UUID]
+
+    @classmethod
+    def build(cls, event: AttemptEvent, rules: list[ParsedRule]) -> "EventPlan":
+        needs = frozenset().union(*(rule.needs for rule in rules))
+        refs: set[tuple[str, uuid.UUID]] = set().union(*(rule.scope_refs for rule in rules))
+        themes = {ref for kind, ref in refs if kind == "themes"}
+        if "themes" in needs:
+            themes.add(event.theme_id)
+        return cls(
+            rules=tuple(rules),
+            badge_ids=[rule.badge_id for rule in rules],
+            contexts=[award_context(event, rule) for rule in rules],
+            needs=needs,
+            windows=sorted(frozenset().union(*(rule.windows for rule in rules))),
+            fast=sorted(frozenset().union(*(rule.fast for rule in rules))),
+            themes=sorted(themes),
+            sections=sorted({ref for kind, ref in refs if kind == "sections"} - {event.section_id}),
+            courses=sorted({ref for kind, ref in refs if kind == "courses"} - {event.course_id}),
+        )
+
+
+PLANS_PER_INDEX = 4096  # (theme, facts grown) pairs remembered; then the plans start over
+
+
+@dataclass(frozen=True, slots=True)
 class RuleIndex:
-    """The active rules of active badges as of one content version, by (type, scope_key)."""
+    """The active rules of active badges as of one content version, by (type, scope_key),
+    with the plan of each kind of attempt built on first use."""
 
     version: int
     by_scope: dict[tuple[str, str], tuple[ParsedRule, ...]]
+    plans: dict[tuple[uuid.UUID, uuid.UUID, uuid.UUID, frozenset[str]], EventPlan] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(cls, version: int, rules: Iterable[ParsedRule]) -> "RuleIndex":
@@ -149,8 +198,21 @@ class RuleIndex:
         """The rules ``event`` can affect, in a stable order."""
         found: list[ParsedRule] = []
         for pair in candidate_scopes(event):
-            found += self.by_scope.get(pair, ())
+            found += (
+                rule
+                for rule in self.by_scope.get(pair, ())
+                if rule.trigger is None or rule.trigger in event.grew
+            )
         return found
+
+    def plan(self, event: AttemptEvent) -> EventPlan:
+        key = (event.theme_id, event.section_id, event.course_id, event.grew)
+        plan = self.plans.get(key)
+        if plan is None:
+            if len(self.plans) >= PLANS_PER_INDEX:
+                self.plans.clear()
+            plan = self.plans[key] = EventPlan.build(event, self.candidates(event))
+        return plan
 
 
 # One index per database (engine): versions are only comparable within one database.
@@ -193,32 +255,21 @@ class EventFacts:
     held: frozenset[int]  # positions (in the rules given) of awards the learner holds
 
 
-async def event_facts(
-    conn: AsyncConnection, event: AttemptEvent, rules: Sequence[ParsedRule]
-) -> EventFacts:
-    """What the attempt's rules read, limited to what the attempt touched, and which of
-    their awards the learner already holds: one statement."""
-    needs = frozenset().union(*(rule.needs for rule in rules))
-    windows = sorted(frozenset().union(*(rule.windows for rule in rules)))
-    fast = sorted(frozenset().union(*(rule.fast for rule in rules)))
-    refs: set[tuple[str, uuid.UUID]] = set().union(*(rule.scope_refs for rule in rules))
-    themes = {ref for kind, ref in refs if kind == "themes"}
-    if "themes" in needs:
-        themes.add(event.theme_id)
-    sections = {ref for kind, ref in refs if kind == "sections"} - {event.section_id}
-    courses = {ref for kind, ref in refs if kind == "courses"} - {event.course_id}
+async def event_facts(conn: AsyncConnection, event: AttemptEvent, plan: EventPlan) -> EventFacts:
+    """What the plan's rules read, limited to what the attempt touched, and which of their
+    awards the learner already holds: one statement."""
     row = await q.event_facts(
         conn,
         user_id=event.user_id,
-        held_badges=[rule.badge_id for rule in rules],
-        held_contexts=[award_context(event, rule) for rule in rules],
-        solved_total="solved_total" in needs,
+        held_badges=plan.badge_ids,
+        held_contexts=plan.contexts,
+        solved_total="solved_total" in plan.needs,
         day=event.local_day,
-        window_days=windows,
-        fast_ms=fast,
-        theme_ids=sorted(themes),
-        section_ids=sorted(sections),
-        course_ids=sorted(courses),
+        window_days=plan.windows,
+        fast_ms=plan.fast,
+        theme_ids=plan.themes,
+        section_ids=plan.sections,
+        course_ids=plan.courses,
     )
 
     def counts(found: Any) -> dict[uuid.UUID, Counts]:
@@ -233,20 +284,19 @@ async def event_facts(
         longest_streak=event.longest_streak,
         best_day_solved=event.day_solved_tasks,
         solved_total=row.solved_total or 0,
-        window_counts=dict(zip(windows, row.windows or [], strict=True)),
-        fast_counts=dict(zip(fast, row.fast or [], strict=True)),
+        window_counts=dict(zip(plan.windows, row.windows or [], strict=True)),
+        fast_counts=dict(zip(plan.fast, row.fast or [], strict=True)),
     )
     return EventFacts(facts, frozenset(row.held or ()))
 
 
 async def award_for_attempt(conn: AsyncConnection, event: AttemptEvent) -> tuple[uuid.UUID, ...]:
     """Award what this solving attempt earned; returns the badges new to it, each once."""
-    index = await rule_index(conn, event.content_version)
-    candidates = index.candidates(event)
-    if not candidates:
+    plan = (await rule_index(conn, event.content_version)).plan(event)
+    if not plan.rules:
         return ()
-    found = await event_facts(conn, event, candidates)
-    rules = [rule for position, rule in enumerate(candidates) if position not in found.held]
+    found = await event_facts(conn, event, plan)
+    rules = [rule for position, rule in enumerate(plan.rules) if position not in found.held]
     awards = awards_from(
         rules, found.facts, user_id=event.user_id, attempt_id=event.attempt_id, retroactive=False
     )

@@ -72,9 +72,10 @@ class _Learner:
         self.fast_limits = fast_limits
         self.fast: Counter[int] = Counter()  # limit -> tasks within it
 
-    def fold(self, attempt: Any, place: Any | None) -> None:
+    def fold(self, attempt: Any, place: Any | None) -> frozenset[str]:
         """Count one attempt; ``place`` is None for a deleted task, whose attempts still
-        count toward the learner-wide facts (days, totals, speed), as they do live."""
+        count toward the learner-wide facts (days, totals, speed), as they do live. Returns
+        the facts the attempt grew, as the attempt path reports them."""
         state = self.tasks[attempt.task_id]
         was_solved, was_first_try = state.solved, state.first_try
         state.solved = state.solved or attempt.solved
@@ -88,20 +89,31 @@ class _Learner:
                 self.solved[("course", place.course_id)] += 1
             self.first_try[place.theme_id] += state.first_try - was_first_try
         if not attempt.solved:
-            return
-        self.solved_total += not was_solved
-        self.day_tasks[attempt.local_day].add(attempt.task_id)
+            return frozenset()
+        grew = set()
+        if not was_solved:
+            self.solved_total += 1
+            grew.add("solved_total")
+        day_tasks = self.day_tasks[attempt.local_day]
+        if attempt.task_id not in day_tasks:
+            day_tasks.add(attempt.task_id)
+            grew.add("day")
         if not self.day_solves[attempt.local_day]:
             insort(self.days, attempt.local_day)
-            self.longest_streak = streaks.from_days(self.days).longest
+            longest = streaks.from_days(self.days).longest
+            if longest > self.longest_streak:
+                self.longest_streak = longest
+                grew.add("streak")
         self.day_solves[attempt.local_day] += 1
         if attempt.tries == 1:
             before = state.fastest_one_try
             if before is None or attempt.time_spent_ms < before:
                 state.fastest_one_try = attempt.time_spent_ms
+                grew.add("fast")
                 for limit in self.fast_limits:
                     if attempt.time_spent_ms <= limit and (before is None or before > limit):
                         self.fast[limit] += 1
+        return frozenset(grew)
 
     def counts(self, kind: str, node: uuid.UUID) -> Counts:
         if kind == "theme":
@@ -127,7 +139,7 @@ def replay(
     found: list[dict[str, Any]] = []
     for attempt in attempts:
         place = content.placement.get(attempt.task_id)
-        learner.fold(attempt, place)
+        grew = learner.fold(attempt, place)
         if place is None or not attempt.solved:
             continue  # a deleted task's attempt awards nothing: it has no place any more
         event = AttemptEvent(
@@ -143,6 +155,7 @@ def replay(
             longest_streak=learner.longest_streak,
             day_solved_tasks=len(learner.day_tasks[attempt.local_day]),
             content_version=0,
+            grew=grew,
         )
         candidates = index.candidates(event)
         if not candidates:

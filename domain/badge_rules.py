@@ -351,3 +351,16 @@ def scope_refs(rule_type: str, criteria: Criteria) -> frozenset[tuple[str, uuid.
 
 
 _FACT_OF_SCOPE = {"section": "sections", "theme": "themes", "course": "courses"}
+
+
+# Learner-wide rules that one fact alone decides. That fact only grows, so an attempt that
+# did not grow it cannot newly earn them and does not evaluate them. (Completion rules are
+# always evaluated: content changes move their totals without any attempt.)
+_TRIGGERS = {"streak": "streak", "daily_goal": "day", "speed": "fast"}
+
+
+def trigger(rule_type: str, criteria: Criteria) -> str | None:
+    """The fact whose growth alone can newly earn this rule, or None: evaluate it always."""
+    if isinstance(criteria, SolvedTotalCriteria):
+        return "solved_total" if criteria.scope_id() is None else None
+    return _TRIGGERS.get(rule_type)

@@ -366,6 +366,23 @@ async def test_a_deactivated_rule_stops_awarding_at_once(
     ]
 
 
+async def test_a_rule_decided_by_one_fact_is_evaluated_when_an_attempt_grows_it(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    """A rule created after its threshold was passed (without backfill) is awarded by the
+    next attempt that grows its fact; re-solving a solved task grows no total."""
+    tree = await _tree(clean_db, sections=1, themes=1, tasks=3)
+    user = uuid.uuid4()
+    assert await _earned_after_each(client, user, [{"task_id": tree.task_ids[0]}]) == [[]]
+    badge = await make_badge(client, "solved_total", {"tasks": 1})
+
+    earned = await _earned_after_each(
+        client, user, [{"task_id": tree.task_ids[0]}, {"task_id": tree.task_ids[1]}]
+    )
+
+    assert earned == [[], [badge["key"]]]
+
+
 BAD_RULES = [
     ("streak", {"days": 1}, "criteria.days"),
     ("streak", {"days": 3, "extra": True}, "criteria.extra"),
