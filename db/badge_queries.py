@@ -5,10 +5,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Row
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.expression import bindparam
 
 from db import raw
 from db.statements import statement
@@ -215,13 +214,15 @@ async def event_facts(
         " (SELECT array_agg((SELECT count(*) FROM unnest(t.one_try_ms) AS v WHERE v <= x.m)"
         " ORDER BY x.o) FROM unnest(CAST($7 AS int[])) WITH ORDINALITY AS x(m, o)"
         " LEFT JOIN user_totals t ON t.user_id = $1) AS fast,"
-        " (SELECT json_agg(json_build_array(g.theme_id, g.solved, g.total, g.first_try))"
-        " FROM (SELECT t.theme_id, count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved,"
-        " count(*) AS total, count(s.task_id) FILTER (WHERE s.status = 'solved'"
-        " AND s.failure_count = 0 AND s.total_tries = s.success_count) AS first_try"
-        " FROM task t LEFT JOIN user_task_state s ON s.user_id = $1 AND s.task_id = t.id"
-        " WHERE t.theme_id = ANY(CAST($8 AS uuid[])) AND t.active GROUP BY t.theme_id) g)"
-        " AS themes,"
+        # Per theme, its tasks' states by primary key (never all of the learner's states).
+        " (SELECT json_agg(json_build_array(th.id, g.solved, g.total, g.first_try))"
+        " FROM unnest(CAST($8 AS uuid[])) AS th(id) CROSS JOIN LATERAL (SELECT"
+        " count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved, count(*) AS total,"
+        " count(s.task_id) FILTER (WHERE s.status = 'solved' AND s.failure_count = 0"
+        " AND s.total_tries = s.success_count) AS first_try"
+        " FROM task t LEFT JOIN LATERAL (SELECT * FROM user_task_state s"
+        " WHERE s.user_id = $1 AND s.task_id = t.id) s ON true"
+        " WHERE t.theme_id = th.id AND t.active) g WHERE g.total > 0) AS themes,"
         " (SELECT json_agg(json_build_array(n.id, coalesce(p.solved_tasks, 0),"
         " n.total_tasks_cached)) FROM section n LEFT JOIN user_section_progress p"
         " ON p.user_id = $1 AND p.section_id = n.id WHERE n.id = ANY(CAST($9 AS uuid[])))"
@@ -246,38 +247,35 @@ async def event_facts(
 # --- awards -----------------------------------------------------------------------------
 
 
-async def insert_awards(conn: AsyncConnection, awards: Sequence[dict[str, Any]]) -> list[Row[Any]]:
+# Runs for every solving attempt that earns something, so it goes to asyncpg directly.
+async def insert_awards(conn: AsyncConnection, awards: Sequence[dict[str, Any]]) -> list[Any]:
     """Insert awards; those already held (same user, badge, context) are skipped.
 
     Returns the (user_id, badge_id, context_key) actually inserted.
     """
     if not awards:
         return []
-    result = await conn.execute(
-        statement(
-            "INSERT INTO user_badge (user_id, badge_id, context_key, context, rule_id,"
-            " attempt_id, awarded_at, retroactive)"
-            " SELECT a.user_id, a.badge_id, a.context_key, a.context, a.rule_id, a.attempt_id,"
-            " a.awarded_at, a.retroactive FROM jsonb_to_recordset(:awards) AS a(user_id uuid,"
-            " badge_id uuid, context_key text, context jsonb, rule_id uuid, attempt_id uuid,"
-            " awarded_at timestamptz, retroactive boolean)"
-            " ON CONFLICT (user_id, badge_id, context_key) DO NOTHING"
-            " RETURNING user_id, badge_id, context_key"
-        ).bindparams(bindparam("awards", type_=JSONB)),
-        {"awards": [_jsonable(a) for a in awards]},
+    return await raw.fetch(
+        conn,
+        "INSERT INTO user_badge (user_id, badge_id, context_key, context, rule_id,"
+        " attempt_id, awarded_at, retroactive)"
+        " SELECT a.user_id, a.badge_id, a.context_key, CAST(a.context AS jsonb), a.rule_id,"
+        " a.attempt_id, a.awarded_at, a.retroactive FROM unnest(CAST($1 AS uuid[]),"
+        " CAST($2 AS uuid[]), CAST($3 AS text[]), CAST($4 AS text[]), CAST($5 AS uuid[]),"
+        " CAST($6 AS uuid[]), CAST($7 AS timestamptz[]), CAST($8 AS boolean[]))"
+        " AS a(user_id, badge_id, context_key, context, rule_id, attempt_id, awarded_at,"
+        " retroactive)"
+        " ON CONFLICT (user_id, badge_id, context_key) DO NOTHING"
+        " RETURNING user_id, badge_id, context_key",
+        [a["user_id"] for a in awards],
+        [a["badge_id"] for a in awards],
+        [a["context_key"] for a in awards],
+        [orjson.dumps(a["context"]).decode() for a in awards],
+        [a["rule_id"] for a in awards],
+        [a["attempt_id"] for a in awards],
+        [a["awarded_at"] for a in awards],
+        [a["retroactive"] for a in awards],
     )
-    return list(result.all())
-
-
-def _jsonable(award: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: str(value)
-        if isinstance(value, uuid.UUID)
-        else value.isoformat()
-        if isinstance(value, datetime)
-        else value
-        for key, value in award.items()
-    }
 
 
 async def awards_by_user_badge(
