@@ -135,8 +135,12 @@ def http_side(
     global_ids = {task.task_id: ids.to_global_id("Task", task.task_id) for task in tasks}
 
     async def open_http(user_id: uuid.UUID) -> AttemptClient:
-        return attempt_clients.HttpClient(
-            base_url, headers[user_id], tasks, global_ids, solved_share
+        return await attempt_clients.HttpClient.open(
+            base_url,
+            {**headers[user_id], "content-type": "application/json"},
+            tasks,
+            global_ids,
+            solved_share,
         )
 
     return Side(name, open_http, users)

@@ -1,7 +1,7 @@
 """Benchmark: recording attempts through HTTP and the domain layer vs the same SQL sent bare.
 
     .venv/bin/python bench/attempts.py [--duration S] [--clients 1,8,32]
-                                       [--sizes 10000,100000,1000000]
+                                       [--sizes 10000,100000,1000000] [--workers N]
 
 Loads the course page's dataset (1,000 tasks, 2,000 users) into a scratch database, then
 for each client count runs the floor (the domain's statements sent by bare asyncpg), the
@@ -53,6 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=_numbers,
         default=[10_000, 100_000, 1_000_000],
         help="attempt-table sizes for the flatness runs (default 10000,100000,1000000)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (`learntrack serve --workers N`; default 1, plain uvicorn)",
     )
     return parser.parse_args(argv)
 
@@ -250,7 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         plan = uvloop.run(assign_learners(database.url, max(args.clients)))
         _say(f"loaded the dataset in {time.perf_counter() - started:.1f} s")
         port = server_process.free_port()
-        command = server_process.uvicorn_command(port)
+        command = (
+            server_process.serve_command(port, args.workers)
+            if args.workers > 1
+            else server_process.uvicorn_command(port)
+        )
         log = RESULTS / "attempts_server.log"
         with server_process.running(command, port, database.url, log) as server:
             comparisons, recordings = uvloop.run(compare(args, database, plan, server))
