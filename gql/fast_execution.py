@@ -8,7 +8,10 @@ many times what reading an attribute costs. Two kinds of field skip that machine
   enum is read and coerced inline;
 - prefetched values: a resolver marked ``@prefetched("attr")`` whose object already holds
   the value (an object, or a list of objects) is not called; the value's sub-fields are
-  executed directly, with graphql-core's own error handling at every level.
+  executed directly, with graphql-core's own error handling at every level. A resolver
+  marked ``@prefetched_by_key("map", "attr")`` is answered the same way from a per-request
+  map, ``context.prefetched["map"][obj.attr]``: objects shared by many requests (a cached
+  course tree) carry no per-request values themselves.
 
 A value that would produce an error (null in a non-null leaf, a value the scalar refuses, an
 object of the wrong type) takes the standard path, so data, errors and paths are exactly
@@ -39,6 +42,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 STRAWBERRY_FIELD = "strawberry-definition"
 PREFETCHED = "__prefetched__"
 _MISSING = object()
+_NO_MAPS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _ByKey:
+    """A resolver's value sits in the request's ``context.prefetched[map_name]`` under the
+    object's ``key`` attribute."""
+
+    map_name: str
+    key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,8 @@ class _Nested:
     return_type: GraphQLOutputType  # as declared (NonNull wrappers included)
     object_type: GraphQLObjectType
     item_type: GraphQLOutputType | None  # the list's item type; None for a single object
+    # With a map: ``attribute`` is the key into the request's map of that name.
+    map_name: str | None = None
 
 
 def _unwrap(field_type: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
@@ -68,9 +83,11 @@ def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Leaf | _Nested | 
     field = parent_type.fields.get(field_name)
     if field is None or field.args:
         return None
-    attribute = getattr(field.resolve, PREFETCHED, None)
-    if attribute is not None:
-        return _nested_plan(attribute, field.type)
+    marker = getattr(field.resolve, PREFETCHED, None)
+    if isinstance(marker, str):
+        return _nested_plan(marker, None, field.type)
+    if isinstance(marker, _ByKey):
+        return _nested_plan(marker.key, marker.map_name, field.type)
     if not getattr(field.resolve, "_is_default", False):
         return None
     definition = field.extensions.get(STRAWBERRY_FIELD)
@@ -89,16 +106,30 @@ def _enum_names(leaf_type: GraphQLLeafType) -> dict[Any, str] | None:
     return {wrapped(value.value): name for name, value in leaf_type.values.items()}
 
 
-def _nested_plan(attribute: str, return_type: GraphQLOutputType) -> _Nested | None:
+def _nested_plan(
+    attribute: str, map_name: str | None, return_type: GraphQLOutputType
+) -> _Nested | None:
     inner, _ = _unwrap(return_type)
     if isinstance(inner, GraphQLObjectType):
-        return _Nested(attribute, return_type, inner, None)
+        return _Nested(attribute, return_type, inner, None, map_name)
     if isinstance(inner, GraphQLList):
         item_type = inner.of_type
         item, _ = _unwrap(item_type)
         if isinstance(item, GraphQLObjectType):
-            return _Nested(attribute, return_type, item, item_type)
+            return _Nested(attribute, return_type, item, item_type, map_name)
     return None
+
+
+def _prefetched_value(context: Any, map_name: str, key: Any) -> Any:
+    """The value for ``key`` in the request's map ``map_name``; None when there is none."""
+    maps = getattr(context, "prefetched", None) or _NO_MAPS
+    found = maps.get(map_name)
+    if found is None:
+        return None
+    try:
+        return found.get(key)
+    except TypeError:  # an unhashable key is in no map
+        return None
 
 
 class FastPaths(Executor[Any]):
@@ -182,15 +213,18 @@ class FastPaths(Executor[Any]):
                             if coerced is not Undefined and coerced is not None:
                                 values[name] = coerced
                                 continue
-                    elif value is not None and value is not _MISSING and self._fits(plan, value):
-                        field_path = Path(path, name, parent_type.name)
-                        completed = self._complete_nested(
-                            plan, details, field_path, value, position_context
-                        )
-                        values[name] = completed
-                        if self.is_awaitable(completed):
-                            pending.append(name)
-                        continue
+                    else:
+                        if plan.map_name is not None and value is not _MISSING:
+                            value = _prefetched_value(self.context_value, plan.map_name, value)
+                        if value is not None and value is not _MISSING and self._fits(plan, value):
+                            field_path = Path(path, name, parent_type.name)
+                            completed = self._complete_nested(
+                                plan, details, field_path, value, position_context
+                            )
+                            values[name] = completed
+                            if self.is_awaitable(completed):
+                                pending.append(name)
+                            continue
                 single = super().execute_fields(
                     parent_type, source_value, path, {name: details}, position_context
                 )
@@ -312,17 +346,37 @@ def prefetched(attribute: str) -> Callable[[F], F]:
     return mark
 
 
+def prefetched_by_key(map_name: str, key: str) -> Callable[[F], F]:
+    """Mark a resolver whose value may already sit in the request's map ``map_name``
+    (``context.prefetched[map_name]``) under the object's ``key`` attribute.
+
+    For objects shared across requests: when the map holds a value (not None), the field is
+    answered from it without calling the resolver; otherwise the resolver runs as usual.
+    """
+
+    def mark(resolver: F) -> F:
+        setattr(resolver, PREFETCHED, _ByKey(map_name, key))
+        return resolver
+
+    return mark
+
+
 def shortcut_prefetched(schema: GraphQLSchema) -> None:
-    """Give every field marked with ``prefetched`` a raw resolver reading the attribute."""
+    """Give every field marked with ``prefetched`` (or ``prefetched_by_key``) a raw resolver
+    reading the attribute (or the map)."""
     for graphql_type in schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
         for field in graphql_type.fields.values():
             definition = field.extensions.get(STRAWBERRY_FIELD)
             resolver = getattr(definition, "base_resolver", None)
-            attribute = getattr(getattr(resolver, "wrapped_func", None), PREFETCHED, None)
-            if attribute is not None and field.resolve is not None:
-                field.resolve = _read_or_resolve(attribute, field.resolve)
+            marker = getattr(getattr(resolver, "wrapped_func", None), PREFETCHED, None)
+            if field.resolve is None:
+                continue
+            if isinstance(marker, str):
+                field.resolve = _read_or_resolve(marker, field.resolve)
+            elif isinstance(marker, _ByKey):
+                field.resolve = _look_up_or_resolve(marker, field.resolve)
 
 
 def _read_or_resolve(attribute: str, resolve: Callable[..., Any]) -> Callable[..., Any]:
@@ -332,3 +386,13 @@ def _read_or_resolve(attribute: str, resolve: Callable[..., Any]) -> Callable[..
 
     setattr(read_or_resolve, PREFETCHED, attribute)
     return read_or_resolve
+
+
+def _look_up_or_resolve(marker: _ByKey, resolve: Callable[..., Any]) -> Callable[..., Any]:
+    def look_up_or_resolve(source: Any, info: Any, **args: Any) -> Any:
+        key = getattr(source, marker.key, None)
+        value = None if key is None else _prefetched_value(info.context, marker.map_name, key)
+        return resolve(source, info, **args) if value is None else value
+
+    setattr(look_up_or_resolve, PREFETCHED, marker)
+    return look_up_or_resolve

@@ -1,10 +1,14 @@
 """The course tree with the viewer's progress on every node, over HTTP."""
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
+import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db import content_queries
 from gql.ids import to_global_id
 from tests.conftest import StatementCounter
 from tests.factories import make_course, solve_tasks
@@ -37,23 +41,27 @@ async def _statements_for_tree(
     sections: int,
     themes: int,
     tasks: int,
-) -> int:
+) -> tuple[int, int]:
+    """Statements for the page of a new course: the first request, then a second one."""
     async with engine.begin() as conn:
         tree = await make_course(conn, sections=sections, themes=themes, tasks=tasks)
     user = uuid.uuid4()
     async with engine.begin() as conn:
         await solve_tasks(conn, user_id=user, tree=tree, task_ids=tree.task_ids[::2])
-    before = counter.count
-    body = await client.execute(
-        TREE_QUERY, {"id": to_global_id("Course", tree.course_id)}, user=user
-    )
-    assert "errors" not in body, body
-    course = body["data"]["course"]
-    assert course["totalTasks"] == sections * themes * tasks
-    assert sum(len(th["tasks"]) for s in course["sections"] for th in s["themes"]) == (
-        sections * themes * tasks
-    )
-    return counter.count - before
+    counts = []
+    for _ in range(2):
+        before = counter.count
+        body = await client.execute(
+            TREE_QUERY, {"id": to_global_id("Course", tree.course_id)}, user=user
+        )
+        counts.append(counter.count - before)
+        assert "errors" not in body, body
+        course = body["data"]["course"]
+        assert course["totalTasks"] == sections * themes * tasks
+        assert sum(len(th["tasks"]) for s in course["sections"] for th in s["themes"]) == (
+            sections * themes * tasks
+        )
+    return counts[0], counts[1]
 
 
 async def test_tree_query_statement_count_does_not_grow_with_tree_size(
@@ -66,9 +74,63 @@ async def test_tree_query_statement_count_does_not_grow_with_tree_size(
         client, clean_db, count_statements, sections=10, themes=5, tasks=20
     )
     assert small == large
-    # course, its progress, sections, section progress, themes, theme progress,
-    # tasks, task states: one statement each.
-    assert large == 8
+    # First request: the course with the content version, its progress, the tree's
+    # snapshot (the version again, sections, themes, tasks), section progress and task
+    # states; theme progress is counted from the task states.
+    # Later requests at the same content version reuse the tree: four statements.
+    assert large == (8, 4)
+
+
+async def test_content_edit_between_two_requests_shows_up(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=2, tasks=2)
+    user = uuid.uuid4()
+    variables = {"id": to_global_id("Course", tree.course_id)}
+    before = (await client.execute(TREE_QUERY, variables, user=user))["data"]["course"]
+    assert [len(theme["tasks"]) for theme in before["sections"][0]["themes"]] == [2, 2]
+
+    async with clean_db.begin() as conn:
+        await conn.execute(
+            text("UPDATE theme SET title = 'Renamed' WHERE id = :id"), {"id": tree.theme_ids[0]}
+        )
+        await conn.execute(
+            text("UPDATE task SET active = false WHERE id = :id"), {"id": tree.task_ids[3]}
+        )
+    after = (await client.execute(TREE_QUERY, variables, user=user))["data"]["course"]
+
+    themes = after["sections"][0]["themes"]
+    assert [theme["title"] for theme in themes] == ["Renamed", "Theme 2"]
+    assert [len(theme["tasks"]) for theme in themes] == [2, 1]
+    assert themes[1]["progress"] == {"solvedTasks": 0, "totalTasks": 1}
+
+
+async def test_tree_snapshot_never_labels_newer_rows_with_an_older_version(
+    clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=1, tasks=2)
+    read_trees = content_queries.course_trees
+
+    async def edit_then_read(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> Any:
+        # A content edit commits after the snapshot read its version, before the rows.
+        async with clean_db.begin() as other:
+            await other.execute(
+                text("UPDATE task SET title = 'Edited' WHERE id = :id"), {"id": tree.task_ids[0]}
+            )
+        return await read_trees(conn, ids)
+
+    monkeypatch.setattr(content_queries, "course_trees", edit_then_read)
+    async with clean_db.connect() as conn:
+        [(version, (_, _, tasks))] = await content_queries.course_tree_snapshots(
+            conn, [tree.course_id]
+        )
+    async with clean_db.connect() as conn:
+        now = (await conn.execute(text("SELECT version FROM content_version"))).scalar()
+
+    assert [task.title for task in tasks] == ["Task 1", "Task 2"]
+    assert version != now
 
 
 async def test_progress_shows_solved_tasks_and_zero_where_untouched(
