@@ -13,6 +13,12 @@ many times what reading an attribute costs. Two kinds of field skip that machine
   map, ``context.prefetched["map"][obj.attr]``: objects shared by many requests (a cached
   course tree) carry no per-request values themselves.
 
+Each selection is planned once per request (gql/field_plans.py): the objects of a list, and
+the nested objects they hold, are completed by looping over that plan, without graphql-core
+collecting their fields again for each one. Objects marked with ``share`` (a cached course
+tree's nodes, constants) never change, so the plain leaves a selection starts with are
+serialized once per selection and kept on the object; a request copies them.
+
 A value that would produce an error (null in a non-null leaf, a value the scalar refuses, an
 object of the wrong type) takes the standard path, so data, errors and paths are exactly
 graphql-core's; tests run both executors on broken values and compare. Written against
@@ -20,153 +26,69 @@ graphql-core 3.3 (``Executor.execute_fields`` and friends; pinned in the lock).
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from graphql import (
-    GraphQLEnumType,
-    GraphQLLeafType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLSchema,
-    is_leaf_type,
-)
+from graphql import GraphQLObjectType, GraphQLSchema
 from graphql.execution.executor import Executor
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 
+from gql import field_plans
+from gql.field_plans import MISSING, PREFETCHED, STRAWBERRY_FIELD, ByKey, Leaf, Nested, Selection
+
 F = TypeVar("F", bound=Callable[..., Any])
-STRAWBERRY_FIELD = "strawberry-definition"
-PREFETCHED = "__prefetched__"
-_MISSING = object()
-_NO_MAPS: dict[str, Any] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class _ByKey:
-    """A resolver's value sits in the request's ``context.prefetched[map_name]`` under the
-    object's ``key`` attribute."""
-
-    map_name: str
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    attribute: str
-    leaf_type: GraphQLLeafType
-    non_null: bool
-    # For Strawberry enums: member -> GraphQL name (its own coercion scans every value).
-    enum_names: dict[Any, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Nested:
-    attribute: str
-    return_type: GraphQLOutputType  # as declared (NonNull wrappers included)
-    object_type: GraphQLObjectType
-    item_type: GraphQLOutputType | None  # the list's item type; None for a single object
-    # With a map: ``attribute`` is the key into the request's map of that name.
-    map_name: str | None = None
-
-
-def _unwrap(field_type: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
-    if isinstance(field_type, GraphQLNonNull):
-        return field_type.of_type, True
-    return field_type, False
-
-
-def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Leaf | _Nested | None:
-    field = parent_type.fields.get(field_name)
-    if field is None or field.args:
-        return None
-    marker = getattr(field.resolve, PREFETCHED, None)
-    if isinstance(marker, str):
-        return _nested_plan(marker, None, field.type)
-    if isinstance(marker, _ByKey):
-        return _nested_plan(marker.key, marker.map_name, field.type)
-    if not getattr(field.resolve, "_is_default", False):
-        return None
-    definition = field.extensions.get(STRAWBERRY_FIELD)
-    if definition is None or definition.base_resolver is not None:
-        return None
-    leaf_type, non_null = _unwrap(field.type)
-    if not is_leaf_type(leaf_type):
-        return None
-    return _Leaf(definition.python_name, leaf_type, non_null, _enum_names(leaf_type))
-
-
-def _enum_names(leaf_type: GraphQLLeafType) -> dict[Any, str] | None:
-    wrapped = getattr(leaf_type, "wrapped_cls", None)
-    if not isinstance(leaf_type, GraphQLEnumType) or wrapped is None:
-        return None
-    return {wrapped(value.value): name for name, value in leaf_type.values.items()}
-
-
-def _nested_plan(
-    attribute: str, map_name: str | None, return_type: GraphQLOutputType
-) -> _Nested | None:
-    inner, _ = _unwrap(return_type)
-    if isinstance(inner, GraphQLObjectType):
-        return _Nested(attribute, return_type, inner, None, map_name)
-    if isinstance(inner, GraphQLList):
-        item_type = inner.of_type
-        item, _ = _unwrap(item_type)
-        if isinstance(item, GraphQLObjectType):
-            return _Nested(attribute, return_type, item, item_type, map_name)
-    return None
-
-
-def _prefetched_value(context: Any, map_name: str, key: Any) -> Any:
-    """The value for ``key`` in the request's map ``map_name``; None when there is none."""
-    maps = getattr(context, "prefetched", None) or _NO_MAPS
-    found = maps.get(map_name)
-    if found is None:
-        return None
-    try:
-        return found.get(key)
-    except TypeError:  # an unhashable key is in no map
-        return None
+T = TypeVar("T")
+# Where a shared object keeps its serialized leaves, by selection; a few selections at most,
+# so that documents asking for ever other fields cannot grow a long-lived object.
+SHARED = "__fast_execution_leaves__"
+MAX_SHARED_SELECTIONS = 4
 
 
 class FastPaths(Executor[Any]):
     """Plain leaves inline and prefetched values without resolvers; the rest unchanged."""
 
     # (schema id, type name, field name) -> plan; the schema outlives every request.
-    _plans: dict[tuple[int, str, str], _Leaf | _Nested | None] = {}
+    _plans: dict[tuple[int, str, str], field_plans.FieldPlan] = {}
 
     def _field_plan(self, parent_type: GraphQLObjectType, field_name: str) -> Any:
         key = (id(self.schema), parent_type.name, field_name)
         try:
             return self._plans[key]
         except KeyError:
-            plan = self._plans[key] = _plan(parent_type, field_name)
+            plan = self._plans[key] = field_plans.field_plan(parent_type, field_name)
             return plan
 
     def _selection_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]
-    ) -> list[tuple[str, Any, Any]]:
+    ) -> Selection:
         # graphql-core memoises the grouped field set of a list's items, so the 1,000
         # tasks of a page share one plan; keep the set alive so its id stays unique.
-        cache_: dict[int, tuple[Any, list[tuple[str, Any, Any]]]]
+        cache_: dict[int, tuple[Any, Selection]]
         cache_ = self.__dict__.setdefault("_selection_plans", {})
         found = cache_.get(id(grouped_field_set))
         if found is not None:
             return found[1]
-        plan = [
-            (
-                name,
-                details,
-                None
-                if details[0].node.arguments
-                else self._field_plan(parent_type, details[0].node.name.value),
-            )
-            for name, details in grouped_field_set.items()
-        ]
+        plan = field_plans.selection(parent_type, grouped_field_set, self._field_plan)
         cache_[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def _subselection(
+        self, object_type: GraphQLObjectType, details: Any, position_context: Any
+    ) -> Selection | None:
+        """The plan of an object field's sub-fields, once per field group; None where
+        graphql-core must collect them itself (deferred fragments, incremental delivery)."""
+        if position_context is not None:
+            return None
+        cache_: dict[tuple[GraphQLObjectType, int], tuple[Any, Selection | None]]
+        cache_ = self.__dict__.setdefault("_subselections", {})
+        key = (object_type, id(details))
+        found = cache_.get(key)
+        if found is not None:
+            return found[1]
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, details)
+        plan = None if new_defer_usages else self._selection_plan(object_type, grouped_field_set)
+        cache_[key] = (details, plan)
         return plan
 
     def execute_fields(
@@ -183,46 +105,55 @@ class FastPaths(Executor[Any]):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        values: dict[str, Any] = {}
+        selection = self._selection_plan(parent_type, grouped_field_set)
+        return self._execute_selection(parent_type, source_value, path, selection, position_context)
+
+    def _execute_selection(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        selection: Selection,
+        position_context: Any,
+    ) -> Any:
+        fields = selection.fields
+        values: dict[str, Any] | None = None
+        if selection.leaf_key is not None:
+            shared = getattr(source_value, SHARED, None)
+            if shared is not None:
+                leaves = shared.get(selection.leaf_key)
+                if leaves is None:
+                    leaves = _shared_leaves(selection, source_value, shared)
+                if leaves is not None:
+                    values = leaves.copy()
+                    fields = selection.after_leaves
+        if values is None:
+            values = {}
         pending: list[str] = []
         # Fields run in selection order, as graphql-core runs them, so errors come out
         # in the same order too.
         try:
-            for name, details, plan in self._selection_plan(parent_type, grouped_field_set):
+            for name, details, plan in fields:
                 if plan is not None:
-                    value = getattr(source_value, plan.attribute, _MISSING)
-                    if type(plan) is _Leaf:
-                        if value is None:
-                            if not plan.non_null:
-                                values[name] = None
-                                continue
-                        elif value is not _MISSING:
-                            names = plan.enum_names
-                            if names is not None:
-                                try:
-                                    found = names.get(value)
-                                except TypeError:  # unhashable: the standard path refuses it
-                                    found = None
-                                if found is not None:
-                                    values[name] = found
-                                    continue
-                            try:
-                                coerced = plan.leaf_type.coerce_output_value(value)
-                            except Exception:  # noqa: BLE001 - the standard path reports it
-                                coerced = Undefined
-                            if coerced is not Undefined and coerced is not None:
-                                values[name] = coerced
-                                continue
+                    value = getattr(source_value, plan.attribute, MISSING)
+                    if type(plan) is Leaf:
+                        value = field_plans.leaf_value(plan, value)
+                        if value is not MISSING:
+                            values[name] = value
+                            continue
                     else:
-                        if plan.map_name is not None and value is not _MISSING:
-                            value = _prefetched_value(self.context_value, plan.map_name, value)
-                        if value is not None and value is not _MISSING and self._fits(plan, value):
+                        plan = cast(Nested, plan)
+                        if plan.map_name is not None and value is not MISSING:
+                            value = field_plans.prefetched_value(
+                                self.context_value, plan.map_name, value
+                            )
+                        if value is not None and value is not MISSING and self._fits(plan, value):
                             field_path = Path(path, name, parent_type.name)
                             completed = self._complete_nested(
                                 plan, details, field_path, value, position_context
                             )
                             values[name] = completed
-                            if self.is_awaitable(completed):
+                            if _maybe_awaitable(completed) and self.is_awaitable(completed):
                                 pending.append(name)
                             continue
                 single = super().execute_fields(
@@ -243,7 +174,7 @@ class FastPaths(Executor[Any]):
         return values
 
     @staticmethod
-    def _fits(plan: _Nested, value: Any) -> bool:
+    def _fits(plan: Nested, value: Any) -> bool:
         # Anything the standard path would refuse goes there, to be refused the same way.
         is_type_of = plan.object_type.is_type_of
         if plan.item_type is None:
@@ -253,35 +184,52 @@ class FastPaths(Executor[Any]):
         )
 
     def _complete_nested(
-        self, plan: _Nested, details: Any, path: Path, value: Any, position_context: Any
+        self, plan: Nested, details: Any, path: Path, value: Any, position_context: Any
     ) -> Any:
         """What execute_field + complete_value give for an already resolved object or list."""
         try:
-            if plan.item_type is None:
+            selection = self._subselection(plan.object_type, details, position_context)
+            if plan.item_type is not None:
+                completed = self._complete_items(
+                    plan, details, path, value, position_context, selection
+                )
+            elif selection is not None:
+                completed = self._execute_selection(plan.object_type, value, path, selection, None)
+            else:
                 completed = self.collect_and_execute_subfields(
                     plan.object_type, details, path, value, position_context
                 )
-            else:
-                completed = self._complete_items(plan, details, path, value, position_context)
         except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
             self.handle_field_error(error, plan.return_type, details, path)
             return None
-        if self.is_awaitable(completed):
+        if _maybe_awaitable(completed) and self.is_awaitable(completed):
             return self._await_field(completed, plan.return_type, details, path)
         return completed
 
     def _complete_items(
-        self, plan: _Nested, details: Any, path: Path, items: list[Any], position_context: Any
+        self,
+        plan: Nested,
+        details: Any,
+        path: Path,
+        items: list[Any],
+        position_context: Any,
+        selection: Selection | None,
     ) -> Any:
         assert plan.item_type is not None
         results: list[Any] = []
         waiting: list[int] = []
+        object_type = plan.object_type
         for index, item in enumerate(items):
             item_path = path.add_key(index, None)
             try:
-                completed = self.collect_and_execute_subfields(
-                    plan.object_type, details, item_path, item, position_context
-                )
+                if selection is not None:
+                    completed = self._execute_selection(
+                        object_type, item, item_path, selection, None
+                    )
+                else:
+                    completed = self.collect_and_execute_subfields(
+                        object_type, details, item_path, item, position_context
+                    )
             except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
                 try:
                     self.handle_field_error(error, plan.item_type, details, item_path)
@@ -290,7 +238,7 @@ class FastPaths(Executor[Any]):
                         self.settle_in_background([results[i] for i in waiting])
                     raise
                 completed = None
-            if self.is_awaitable(completed):
+            if _maybe_awaitable(completed) and self.is_awaitable(completed):
                 completed = self._await_field(completed, plan.item_type, details, item_path)
                 waiting.append(index)
             results.append(completed)
@@ -299,13 +247,34 @@ class FastPaths(Executor[Any]):
         return _await_items(results, waiting)
 
     async def _await_field(
-        self, awaitable: Awaitable[Any], return_type: GraphQLOutputType, details: Any, path: Path
+        self, awaitable: Awaitable[Any], return_type: Any, details: Any, path: Path
     ) -> Any:
         try:
             return await awaitable
         except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
             self.handle_field_error(error, return_type, details, path)
             return None
+
+
+def _maybe_awaitable(value: Any) -> bool:
+    # Completed objects and lists are dicts and lists: no need to ask is_awaitable.
+    return type(value) is not dict and type(value) is not list and value is not None
+
+
+def _shared_leaves(selection: Selection, source: Any, shared: dict[Any, Any]) -> Any:
+    """The leading leaves of ``selection`` serialized for ``source``, kept on it; None when
+    one of them needs the standard path (which then reports it, every time)."""
+    leaves: dict[str, Any] = {}
+    for name, _, plan in selection.fields:
+        if type(plan) is not Leaf:
+            break
+        value = field_plans.leaf_value(plan, getattr(source, plan.attribute, MISSING))
+        if value is MISSING:
+            return None
+        leaves[name] = value
+    if len(shared) < MAX_SHARED_SELECTIONS:
+        shared[selection.leaf_key] = leaves
+    return leaves
 
 
 async def _await_items(results: list[Any], waiting: list[int]) -> list[Any]:
@@ -332,6 +301,13 @@ async def _await_pending(values: dict[str, Any], pending: list[str]) -> dict[str
     return values
 
 
+def share(value: T) -> T:
+    """Mark ``value`` as shared by requests and never changed again: the plain leaves a
+    selection starts with are then serialized once per selection and kept on it."""
+    object.__setattr__(value, SHARED, {})
+    return value
+
+
 def prefetched(attribute: str) -> Callable[[F], F]:
     """Mark a resolver whose value may already sit on the object as ``attribute``.
 
@@ -355,7 +331,7 @@ def prefetched_by_key(map_name: str, key: str) -> Callable[[F], F]:
     """
 
     def mark(resolver: F) -> F:
-        setattr(resolver, PREFETCHED, _ByKey(map_name, key))
+        setattr(resolver, PREFETCHED, ByKey(map_name, key))
         return resolver
 
     return mark
@@ -375,7 +351,7 @@ def shortcut_prefetched(schema: GraphQLSchema) -> None:
                 continue
             if isinstance(marker, str):
                 field.resolve = _read_or_resolve(marker, field.resolve)
-            elif isinstance(marker, _ByKey):
+            elif isinstance(marker, ByKey):
                 field.resolve = _look_up_or_resolve(marker, field.resolve)
 
 
@@ -388,10 +364,14 @@ def _read_or_resolve(attribute: str, resolve: Callable[..., Any]) -> Callable[..
     return read_or_resolve
 
 
-def _look_up_or_resolve(marker: _ByKey, resolve: Callable[..., Any]) -> Callable[..., Any]:
+def _look_up_or_resolve(marker: ByKey, resolve: Callable[..., Any]) -> Callable[..., Any]:
     def look_up_or_resolve(source: Any, info: Any, **args: Any) -> Any:
         key = getattr(source, marker.key, None)
-        value = None if key is None else _prefetched_value(info.context, marker.map_name, key)
+        value = (
+            None
+            if key is None
+            else field_plans.prefetched_value(info.context, marker.map_name, key)
+        )
         return resolve(source, info, **args) if value is None else value
 
     setattr(look_up_or_resolve, PREFETCHED, marker)

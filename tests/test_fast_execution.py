@@ -4,6 +4,7 @@ data, errors, messages and paths, including for values that break the schema."""
 from enum import Enum
 from typing import Any
 
+import orjson
 import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -24,6 +25,7 @@ class Leafy:
     maybe: int | None
     kind: Kind
     prefetched_extra: strawberry.Private[str | None] = None
+    ratio: float | None = None
 
     @strawberry.field
     def loud(self) -> str:
@@ -47,6 +49,18 @@ BROKEN = [
     Leafy(name="unhashable enum", count=1, maybe=None, kind=["A"]),  # type: ignore[arg-type]
     Leafy(name="raw enum value", count=1, maybe=None, kind="a"),  # type: ignore[arg-type]
     Leafy(name="boom", count=1, maybe=None, kind=Kind.B),
+    Leafy(name="bool count", count=True, maybe=-(2**31), kind=Kind.A, ratio=2),
+    Leafy(name="infinite", count=2**31, maybe=2**31 - 1, kind=Kind.A, ratio=float("inf")),
+    Leafy(name="not a number", count=1, maybe=None, kind=Kind.A, ratio=float("nan")),
+]
+
+
+# The same values, on objects shared by executions (their leaves are kept once serialized).
+SHARED = [
+    fast_execution.share(
+        Leafy(name=i.name, count=i.count, maybe=i.maybe, kind=i.kind, ratio=i.ratio)
+    )
+    for i in BROKEN
 ]
 
 
@@ -153,6 +167,10 @@ class Query:
         return list(BROKEN)
 
     @strawberry.field
+    def shared(self) -> list[Leafy | None]:
+        return list(SHARED)
+
+    @strawberry.field
     def strict_items(self) -> list[Leafy]:
         return list(BROKEN)
 
@@ -181,7 +199,7 @@ def _shape(result: object) -> tuple[object, list[tuple[str, object]]]:
 
 
 QUERIES = [
-    "{ items { name count maybe kind loud extra } }",
+    "{ items { name count maybe kind loud extra ratio } }",
     "{ strictItems { name count } }",
     "{ strictItems { name maybe kind } }",
     "{ items { ... on Leafy { n: name c: count } name } }",
@@ -191,6 +209,9 @@ QUERIES = [
     "{ strictParents { kids { value later } } parents { best { value } } }",
     "{ holders { name twin { value later } } }",
     "{ holders { strictTwin { value } name } }",
+    "{ shared { name count maybe ratio kind loud } }",
+    "{ shared { kind loud name } }",
+    "{ shared { n: name ... on Leafy { count } } }",
 ]
 
 
@@ -200,8 +221,13 @@ async def test_fast_executor_matches_graphql_core_even_on_broken_values(query: s
 
     expected = _shape(await standard.execute(query, context_value=MapContext(twins=_twins_map())))
     actual = _shape(await fast.execute(query, context_value=MapContext(twins=_twins_map())))
+    # Again: shared objects now answer from what they kept, broken values still fail.
+    again = _shape(await fast.execute(query, context_value=MapContext(twins=_twins_map())))
 
     assert actual == expected
+    assert again == expected
+    # Same keys in the same order (JSON objects keep the selection's order).
+    assert orjson.dumps(actual[0]) == orjson.dumps(expected[0])
 
 
 async def test_value_in_the_request_map_is_used_and_the_resolver_runs_without_one() -> None:
@@ -253,3 +279,16 @@ async def test_mapped_value_skips_graphql_cores_field_execution(
 
     assert result.errors is None
     assert executed == ["holders"]
+
+
+async def test_shared_object_keeps_leaves_for_a_bounded_number_of_selections() -> None:
+    _, fast = _schemas()
+    selections = ["name", "count", "name count", "count name", "name kind", "kind", "maybe"]
+
+    for fields in selections:
+        result = await fast.execute(f"{{ shared {{ {fields} }} }}")
+        assert result.data is not None
+        assert list(result.data["shared"][0]) == fields.split()
+
+    kept = getattr(SHARED[0], fast_execution.SHARED)
+    assert len(kept) == fast_execution.MAX_SHARED_SELECTIONS

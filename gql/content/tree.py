@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gql.content.types import Info, Section, Task, Theme
+from gql.fast_execution import share
 from gql.progress.types import NEW_TASK_STATE, Progress, TaskState, ThemeProgress
 
 PROGRESS_FIELDS = frozenset({"progress", "state"})
@@ -74,9 +75,9 @@ async def load_sections(info: Info, course_id: uuid.UUID, version: int | None) -
 def _build(
     version: int | None, section_rows: list[Any], theme_rows: list[Any], task_rows: list[Any]
 ) -> CourseTree:
-    sections = [Section.from_row(row) for row in section_rows]
-    themes = [Theme.from_row(row) for row in theme_rows]
-    tasks = [Task.from_row(row) for row in task_rows]
+    sections = [share(Section.from_row(row)) for row in section_rows]
+    themes = [share(Theme.from_row(row)) for row in theme_rows]
+    tasks = [share(Task.from_row(row)) for row in task_rows]
     themes_of: dict[uuid.UUID, list[Theme]] = {s.db_id: [] for s in sections}
     for theme, row in zip(themes, theme_rows, strict=True):
         themes_of[row.section_id].append(theme)
