@@ -269,3 +269,32 @@ async def test_task_content_comes_back_as_authored(
     tasks = body["data"]["course"]["sections"][0]["themes"][0]["tasks"]
     assert tasks[0]["content"] == {"question": "2+2?", "options": [3, 4], "nested": {"ok": True}}
     assert tasks[1]["content"] == {"question": "Q2"}
+
+
+async def test_courses_listed_in_a_page_show_their_sections_as_edited(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        first = await make_course(conn, sections=2, themes=1, tasks=1, key="a")
+        await make_course(conn, sections=1, themes=1, tasks=1, key="b")
+    query = "{ courses(first: 5) { edges { node { key sections { title } } } } }"
+
+    def titles(body: dict[str, Any]) -> dict[str, list[str]]:
+        return {
+            edge["node"]["key"]: [section["title"] for section in edge["node"]["sections"]]
+            for edge in body["data"]["courses"]["edges"]
+        }
+
+    assert titles(await client.execute(query)) == {
+        "a": ["Section 1", "Section 2"],
+        "b": ["Section 1"],
+    }
+    async with clean_db.begin() as conn:
+        await conn.execute(
+            text("UPDATE section SET title = 'Edited' WHERE id = :id"),
+            {"id": first.section_ids[1]},
+        )
+    assert titles(await client.execute(query)) == {
+        "a": ["Section 1", "Edited"],
+        "b": ["Section 1"],
+    }
