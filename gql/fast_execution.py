@@ -35,7 +35,6 @@ from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 
 from gql import field_plans
-from gql.field_plans import MISSING, PREFETCHED, STRAWBERRY_FIELD, ByKey, Leaf, Nested, Selection
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -61,10 +60,10 @@ class FastPaths(Executor[Any]):
 
     def _selection_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]
-    ) -> Selection:
+    ) -> field_plans.Selection:
         # graphql-core memoises the grouped field set of a list's items, so the 1,000
         # tasks of a page share one plan; keep the set alive so its id stays unique.
-        cache_: dict[int, tuple[Any, Selection]]
+        cache_: dict[int, tuple[Any, field_plans.Selection]]
         cache_ = self.__dict__.setdefault("_selection_plans", {})
         found = cache_.get(id(grouped_field_set))
         if found is not None:
@@ -75,12 +74,12 @@ class FastPaths(Executor[Any]):
 
     def _subselection(
         self, object_type: GraphQLObjectType, details: Any, position_context: Any
-    ) -> Selection | None:
+    ) -> field_plans.Selection | None:
         """The plan of an object field's sub-fields, once per field group; None where
         graphql-core must collect them itself (deferred fragments, incremental delivery)."""
         if position_context is not None:
             return None
-        cache_: dict[tuple[GraphQLObjectType, int], tuple[Any, Selection | None]]
+        cache_: dict[tuple[GraphQLObjectType, int], tuple[Any, field_plans.Selection | None]]
         cache_ = self.__dict__.setdefault("_subselections", {})
         key = (object_type, id(details))
         found = cache_.get(key)
@@ -113,7 +112,7 @@ class FastPaths(Executor[Any]):
         parent_type: GraphQLObjectType,
         source_value: Any,
         path: Path | None,
-        selection: Selection,
+        selection: field_plans.Selection,
         position_context: Any,
     ) -> Any:
         fields = selection.fields
@@ -130,24 +129,26 @@ class FastPaths(Executor[Any]):
         if values is None:
             values = {}
         pending: list[str] = []
+        # Local names: this loop runs for every field of every object of a page.
+        missing, leaf, leaf_value = field_plans.MISSING, field_plans.Leaf, field_plans.leaf_value
         # Fields run in selection order, as graphql-core runs them, so errors come out
         # in the same order too.
         try:
             for name, details, plan in fields:
                 if plan is not None:
-                    value = getattr(source_value, plan.attribute, MISSING)
-                    if type(plan) is Leaf:
-                        value = field_plans.leaf_value(plan, value)
-                        if value is not MISSING:
+                    value = getattr(source_value, plan.attribute, missing)
+                    if type(plan) is leaf:
+                        value = leaf_value(plan, value)
+                        if value is not missing:
                             values[name] = value
                             continue
                     else:
-                        plan = cast(Nested, plan)
-                        if plan.map_name is not None and value is not MISSING:
+                        plan = cast(field_plans.Nested, plan)
+                        if plan.map_name is not None and value is not missing:
                             value = field_plans.prefetched_value(
                                 self.context_value, plan.map_name, value
                             )
-                        if value is not None and value is not MISSING and self._fits(plan, value):
+                        if value is not None and value is not missing and self._fits(plan, value):
                             field_path = Path(path, name, parent_type.name)
                             completed = self._complete_nested(
                                 plan, details, field_path, value, position_context
@@ -174,7 +175,7 @@ class FastPaths(Executor[Any]):
         return values
 
     @staticmethod
-    def _fits(plan: Nested, value: Any) -> bool:
+    def _fits(plan: field_plans.Nested, value: Any) -> bool:
         # Anything the standard path would refuse goes there, to be refused the same way.
         is_type_of = plan.object_type.is_type_of
         if plan.item_type is None:
@@ -184,7 +185,7 @@ class FastPaths(Executor[Any]):
         )
 
     def _complete_nested(
-        self, plan: Nested, details: Any, path: Path, value: Any, position_context: Any
+        self, plan: field_plans.Nested, details: Any, path: Path, value: Any, position_context: Any
     ) -> Any:
         """What execute_field + complete_value give for an already resolved object or list."""
         try:
@@ -208,12 +209,12 @@ class FastPaths(Executor[Any]):
 
     def _complete_items(
         self,
-        plan: Nested,
+        plan: field_plans.Nested,
         details: Any,
         path: Path,
         items: list[Any],
         position_context: Any,
-        selection: Selection | None,
+        selection: field_plans.Selection | None,
     ) -> Any:
         assert plan.item_type is not None
         results: list[Any] = []
@@ -261,15 +262,15 @@ def _maybe_awaitable(value: Any) -> bool:
     return type(value) is not dict and type(value) is not list and value is not None
 
 
-def _shared_leaves(selection: Selection, source: Any, shared: dict[Any, Any]) -> Any:
+def _shared_leaves(selection: field_plans.Selection, source: Any, shared: dict[Any, Any]) -> Any:
     """The leading leaves of ``selection`` serialized for ``source``, kept on it; None when
     one of them needs the standard path (which then reports it, every time)."""
     leaves: dict[str, Any] = {}
     for name, _, plan in selection.fields:
-        if type(plan) is not Leaf:
+        if type(plan) is not field_plans.Leaf:
             break
-        value = field_plans.leaf_value(plan, getattr(source, plan.attribute, MISSING))
-        if value is MISSING:
+        value = field_plans.leaf_value(plan, getattr(source, plan.attribute, field_plans.MISSING))
+        if value is field_plans.MISSING:
             return None
         leaves[name] = value
     if len(shared) < MAX_SHARED_SELECTIONS:
@@ -316,7 +317,7 @@ def prefetched(attribute: str) -> Callable[[F], F]:
     """
 
     def mark(resolver: F) -> F:
-        setattr(resolver, PREFETCHED, attribute)
+        setattr(resolver, field_plans.PREFETCHED, attribute)
         return resolver
 
     return mark
@@ -331,7 +332,7 @@ def prefetched_by_key(map_name: str, key: str) -> Callable[[F], F]:
     """
 
     def mark(resolver: F) -> F:
-        setattr(resolver, PREFETCHED, ByKey(map_name, key))
+        setattr(resolver, field_plans.PREFETCHED, field_plans.ByKey(map_name, key))
         return resolver
 
     return mark
@@ -344,14 +345,14 @@ def shortcut_prefetched(schema: GraphQLSchema) -> None:
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
         for field in graphql_type.fields.values():
-            definition = field.extensions.get(STRAWBERRY_FIELD)
+            definition = field.extensions.get(field_plans.STRAWBERRY_FIELD)
             resolver = getattr(definition, "base_resolver", None)
-            marker = getattr(getattr(resolver, "wrapped_func", None), PREFETCHED, None)
+            marker = getattr(getattr(resolver, "wrapped_func", None), field_plans.PREFETCHED, None)
             if field.resolve is None:
                 continue
             if isinstance(marker, str):
                 field.resolve = _read_or_resolve(marker, field.resolve)
-            elif isinstance(marker, ByKey):
+            elif isinstance(marker, field_plans.ByKey):
                 field.resolve = _look_up_or_resolve(marker, field.resolve)
 
 
@@ -360,11 +361,13 @@ def _read_or_resolve(attribute: str, resolve: Callable[..., Any]) -> Callable[..
         value = getattr(source, attribute, None)
         return resolve(source, info, **args) if value is None else value
 
-    setattr(read_or_resolve, PREFETCHED, attribute)
+    setattr(read_or_resolve, field_plans.PREFETCHED, attribute)
     return read_or_resolve
 
 
-def _look_up_or_resolve(marker: ByKey, resolve: Callable[..., Any]) -> Callable[..., Any]:
+def _look_up_or_resolve(
+    marker: field_plans.ByKey, resolve: Callable[..., Any]
+) -> Callable[..., Any]:
     def look_up_or_resolve(source: Any, info: Any, **args: Any) -> Any:
         key = getattr(source, marker.key, None)
         value = (
@@ -374,5 +377,5 @@ def _look_up_or_resolve(marker: ByKey, resolve: Callable[..., Any]) -> Callable[
         )
         return resolve(source, info, **args) if value is None else value
 
-    setattr(look_up_or_resolve, PREFETCHED, marker)
+    setattr(look_up_or_resolve, field_plans.PREFETCHED, marker)
     return look_up_or_resolve
