@@ -4,10 +4,12 @@ Every query filters by user id first, so under Citus each one routes to the user
 """
 
 import uuid
+from collections import namedtuple
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.statements import statement
@@ -98,10 +100,23 @@ async def task_state_by_user_task(
 KEYS = "unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, course_id)"
 
 
+@cache
+def _row_class(columns: tuple[str, ...]) -> Any:
+    return namedtuple("Row", columns)
+
+
+def _named_tuples(result: CursorResult[Any]) -> list[Any]:
+    # Reading an attribute of SQLAlchemy's Row costs ~0.2 µs, of a named tuple ~0.03 µs,
+    # and a course page reads a dozen of each of ~500 task states (~1 ms per page).
+    make = _row_class(tuple(result.keys()))._make
+    return [make(row) for row in result]
+
+
 async def course_tree_progress(
     conn: AsyncConnection, keys: Sequence[UserKey]
-) -> list[tuple[list[Row[Any]], list[Row[Any]]]]:
-    """Per (user_id, course_id): the user's section progress rows and task state rows.
+) -> list[tuple[list[Any], list[Any]]]:
+    """Per (user_id, course_id): the user's section progress rows and task state rows, as
+    named tuples.
 
     Two statements on one connection, whatever the number of courses and tasks. Theme
     progress is not stored: the caller counts it from the task states and the tree.
@@ -126,8 +141,8 @@ async def course_tree_progress(
         ),
         params,
     )
-    grouped: dict[UserKey, tuple[list[Row[Any]], list[Row[Any]]]] = {key: ([], []) for key in keys}
-    for position, rows in ((0, sections), (1, tasks)):
+    grouped: dict[UserKey, tuple[list[Any], list[Any]]] = {key: ([], []) for key in keys}
+    for position, rows in ((0, _named_tuples(sections)), (1, _named_tuples(tasks))):
         for row in rows:
             grouped[(row.user_id, row.course_id)][position].append(row)
     return [grouped[key] for key in keys]
