@@ -1,7 +1,7 @@
 """The course tree with the viewer's progress on every node, over HTTP."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -79,6 +79,20 @@ async def test_tree_query_statement_count_does_not_grow_with_tree_size(
     # states; theme progress is counted from the task states.
     # Later requests at the same content version reuse the tree: four statements.
     assert large == (8, 4)
+
+
+async def test_with_no_trees_kept_every_page_reads_its_tree(
+    make_client: Callable[..., GraphQLClient],
+    clean_db: AsyncEngine,
+    count_statements: StatementCounter,
+) -> None:
+    client = make_client(tree_cache_courses=0)
+
+    counts = await _statements_for_tree(
+        client, clean_db, count_statements, sections=2, themes=2, tasks=2
+    )
+
+    assert counts == (8, 8)
 
 
 async def test_content_edit_between_two_requests_shows_up(
