@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import content_queries
+from db import engine as db_engine
 from gql.ids import to_global_id
 from tests.conftest import StatementCounter
 from tests.factories import make_course, solve_tasks
@@ -312,3 +313,19 @@ async def test_courses_listed_in_a_page_show_their_sections_as_edited(
         "a": ["Section 1", "Edited"],
         "b": ["Section 1"],
     }
+
+
+async def test_tree_snapshot_hands_its_connection_back_at_read_committed(
+    database_url: str,
+) -> None:
+    # One pooled connection: the next checkout is the connection the snapshot used.
+    engine = db_engine.create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await content_queries.course_tree_snapshots(conn, [uuid.uuid4()])
+        async with engine.connect() as conn:
+            level = (await conn.execute(text("SHOW transaction_isolation"))).scalar()
+    finally:
+        await engine.dispose()
+
+    assert level == "read committed"
