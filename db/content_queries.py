@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.statements import statement
 
-COURSE_COLUMNS = "id, key, title, description, order_index, total_tasks_cached"
+# Read with every course row, in the same statement (so from the same snapshot): the API
+# knows from it whether the tree it built for this version still holds (gql/content/tree.py).
+COURSE_COLUMNS = (
+    "id, key, title, description, order_index, total_tasks_cached,"
+    " (SELECT version FROM content_version) AS content_version"
+)
 SECTION_COLUMNS = "id, key, course_id, title, order_index, total_tasks_cached"
 THEME_COLUMNS = "id, key, section_id, title, order_index"
 # content as text: decoding a page's worth of JSONB costs more than the page usually asks
@@ -150,9 +155,10 @@ async def list_badges(conn: AsyncConnection, *, include_inactive: bool) -> list[
     return list(result.all())
 
 
-async def course_trees(
-    conn: AsyncConnection, course_ids: Sequence[uuid.UUID]
-) -> list[tuple[list[Row[Any]], list[Row[Any]], list[Row[Any]]]]:
+Tree = tuple[list[Row[Any]], list[Row[Any]], list[Row[Any]]]
+
+
+async def course_trees(conn: AsyncConnection, course_ids: Sequence[uuid.UUID]) -> list[Tree]:
     """Per course: its sections, themes and active tasks, each in display order.
 
     Three statements on one connection for any number of courses and tasks.
@@ -170,3 +176,20 @@ async def course_trees(
         course_tasks = [k for t in course_themes for k in tasks_of[t.id]]
         trees.append((course_sections, course_themes, course_tasks))
     return trees
+
+
+async def course_tree_snapshots(
+    conn: AsyncConnection, course_ids: Sequence[uuid.UUID]
+) -> list[tuple[int | None, Tree]]:
+    """Per course: the content version and its tree (``course_trees``), all read in one
+    REPEATABLE READ snapshot, so each tree is exactly the content of that version.
+
+    Four statements on a connection that has not begun a transaction; the version is None
+    only if the ``content_version`` row is missing.
+    """
+    # Under READ COMMITTED each statement has its own snapshot: a content change committed
+    # between the version and the rows would label rows of version V+1 as V.
+    await conn.execution_options(isolation_level="REPEATABLE READ")
+    version = (await conn.execute(statement("SELECT version FROM content_version"))).scalar()
+    trees = await course_trees(conn, course_ids)
+    return [(version, tree) for tree in trees]

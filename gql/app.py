@@ -20,6 +20,7 @@ from db import engine as db_engine
 from db.engine import Database
 from gql import auth, graphiql, health
 from gql.body_limit import BodySizeLimit
+from gql.content.tree_cache import TreeCache
 from gql.context import Context, utc_now
 from gql.cors import cors_middleware
 from gql.endpoint import GraphQLEndpoint
@@ -39,6 +40,7 @@ class GraphQLApp:
         self.settings = settings
         self.database = database
         self.clock = clock
+        self.trees: TreeCache[Any] = TreeCache(settings.tree_cache_courses)
         self.endpoint = GraphQLEndpoint(build_schema(settings), settings, self.get_context)
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -48,9 +50,14 @@ class GraphQLApp:
             )
         except auth.InvalidToken as exc:
             return Context(
-                self.database, self.settings, None, auth_problem=str(exc), clock=self.clock
+                self.database,
+                self.settings,
+                None,
+                auth_problem=str(exc),
+                clock=self.clock,
+                trees=self.trees,
             )
-        return Context(self.database, self.settings, identity, clock=self.clock)
+        return Context(self.database, self.settings, identity, clock=self.clock, trees=self.trees)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.endpoint(scope, receive, send)

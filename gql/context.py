@@ -5,10 +5,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 from db.engine import Database
 from domain.attempts import AttemptPolicy
 from gql.auth import Identity
+from gql.content.tree_cache import TreeCache
 from gql.errors import Forbidden, Unauthenticated
 from gql.loaders import Loaders
 from gql.settings import Settings
@@ -25,6 +27,13 @@ class Context:
     identity: Identity | None
     auth_problem: str | None = None
     clock: Callable[[], datetime] = utc_now
+    # The process's built course trees (gql/content/tree.py); one that keeps nothing
+    # unless the app hands its own.
+    trees: TreeCache[Any] = field(default_factory=lambda: TreeCache(0))
+    # Values fetched in bulk for this request, by map name and key, that fields marked
+    # ``prefetched_by_key`` answer from (gql/fast_execution.py): the viewer's progress on
+    # the nodes of a shared tree.
+    prefetched: dict[str, dict[Any, Any]] = field(default_factory=dict, init=False)
     # Set once anything asked for the time: the answer is then only good for a while, and
     # its ETag says so (gql/revalidation.py).
     clock_read: bool = field(default=False, init=False)

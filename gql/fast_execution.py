@@ -8,7 +8,16 @@ many times what reading an attribute costs. Two kinds of field skip that machine
   enum is read and coerced inline;
 - prefetched values: a resolver marked ``@prefetched("attr")`` whose object already holds
   the value (an object, or a list of objects) is not called; the value's sub-fields are
-  executed directly, with graphql-core's own error handling at every level.
+  executed directly, with graphql-core's own error handling at every level. A resolver
+  marked ``@prefetched_by_key("map", "attr")`` is answered the same way from a per-request
+  map, ``context.prefetched["map"][obj.attr]``: objects shared by many requests (a cached
+  course tree) carry no per-request values themselves.
+
+Each selection is planned once per request (gql/field_plans.py): the objects of a list, and
+the nested objects they hold, are completed by looping over that plan, without graphql-core
+collecting their fields again for each one. Objects marked with ``share`` (a cached course
+tree's nodes, constants) never change, so the plain leaves a selection starts with are
+serialized once per selection and kept on the object; a request copies them.
 
 A value that would produce an error (null in a non-null leaf, a value the scalar refuses, an
 object of the wrong type) takes the standard path, so data, errors and paths are exactly
@@ -17,125 +26,68 @@ graphql-core 3.3 (``Executor.execute_fields`` and friends; pinned in the lock).
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from graphql import (
-    GraphQLEnumType,
-    GraphQLLeafType,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLSchema,
-    is_leaf_type,
-)
+from graphql import GraphQLObjectType, GraphQLSchema
 from graphql.execution.executor import Executor
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 
+from gql import field_plans
+
 F = TypeVar("F", bound=Callable[..., Any])
-STRAWBERRY_FIELD = "strawberry-definition"
-PREFETCHED = "__prefetched__"
-_MISSING = object()
-
-
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    attribute: str
-    leaf_type: GraphQLLeafType
-    non_null: bool
-    # For Strawberry enums: member -> GraphQL name (its own coercion scans every value).
-    enum_names: dict[Any, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Nested:
-    attribute: str
-    return_type: GraphQLOutputType  # as declared (NonNull wrappers included)
-    object_type: GraphQLObjectType
-    item_type: GraphQLOutputType | None  # the list's item type; None for a single object
-
-
-def _unwrap(field_type: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
-    if isinstance(field_type, GraphQLNonNull):
-        return field_type.of_type, True
-    return field_type, False
-
-
-def _plan(parent_type: GraphQLObjectType, field_name: str) -> _Leaf | _Nested | None:
-    field = parent_type.fields.get(field_name)
-    if field is None or field.args:
-        return None
-    attribute = getattr(field.resolve, PREFETCHED, None)
-    if attribute is not None:
-        return _nested_plan(attribute, field.type)
-    if not getattr(field.resolve, "_is_default", False):
-        return None
-    definition = field.extensions.get(STRAWBERRY_FIELD)
-    if definition is None or definition.base_resolver is not None:
-        return None
-    leaf_type, non_null = _unwrap(field.type)
-    if not is_leaf_type(leaf_type):
-        return None
-    return _Leaf(definition.python_name, leaf_type, non_null, _enum_names(leaf_type))
-
-
-def _enum_names(leaf_type: GraphQLLeafType) -> dict[Any, str] | None:
-    wrapped = getattr(leaf_type, "wrapped_cls", None)
-    if not isinstance(leaf_type, GraphQLEnumType) or wrapped is None:
-        return None
-    return {wrapped(value.value): name for name, value in leaf_type.values.items()}
-
-
-def _nested_plan(attribute: str, return_type: GraphQLOutputType) -> _Nested | None:
-    inner, _ = _unwrap(return_type)
-    if isinstance(inner, GraphQLObjectType):
-        return _Nested(attribute, return_type, inner, None)
-    if isinstance(inner, GraphQLList):
-        item_type = inner.of_type
-        item, _ = _unwrap(item_type)
-        if isinstance(item, GraphQLObjectType):
-            return _Nested(attribute, return_type, item, item_type)
-    return None
+T = TypeVar("T")
+# Where a shared object keeps its serialized leaves, by selection; a few selections at most,
+# so that documents asking for ever other fields cannot grow a long-lived object.
+SHARED = "__fast_execution_leaves__"
+MAX_SHARED_SELECTIONS = 4
 
 
 class FastPaths(Executor[Any]):
     """Plain leaves inline and prefetched values without resolvers; the rest unchanged."""
 
     # (schema id, type name, field name) -> plan; the schema outlives every request.
-    _plans: dict[tuple[int, str, str], _Leaf | _Nested | None] = {}
+    _plans: dict[tuple[int, str, str], field_plans.FieldPlan] = {}
 
     def _field_plan(self, parent_type: GraphQLObjectType, field_name: str) -> Any:
         key = (id(self.schema), parent_type.name, field_name)
         try:
             return self._plans[key]
         except KeyError:
-            plan = self._plans[key] = _plan(parent_type, field_name)
+            plan = self._plans[key] = field_plans.field_plan(parent_type, field_name)
             return plan
 
     def _selection_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: dict[str, Any]
-    ) -> list[tuple[str, Any, Any]]:
+    ) -> field_plans.Selection:
         # graphql-core memoises the grouped field set of a list's items, so the 1,000
         # tasks of a page share one plan; keep the set alive so its id stays unique.
-        cache_: dict[int, tuple[Any, list[tuple[str, Any, Any]]]]
+        cache_: dict[int, tuple[Any, field_plans.Selection]]
         cache_ = self.__dict__.setdefault("_selection_plans", {})
         found = cache_.get(id(grouped_field_set))
         if found is not None:
             return found[1]
-        plan = [
-            (
-                name,
-                details,
-                None
-                if details[0].node.arguments
-                else self._field_plan(parent_type, details[0].node.name.value),
-            )
-            for name, details in grouped_field_set.items()
-        ]
+        plan = field_plans.selection(parent_type, grouped_field_set, self._field_plan)
         cache_[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def _subselection(
+        self, object_type: GraphQLObjectType, details: Any, position_context: Any
+    ) -> field_plans.Selection | None:
+        """The plan of an object field's sub-fields, once per field group; None where
+        graphql-core must collect them itself (deferred fragments, incremental delivery)."""
+        if position_context is not None:
+            return None
+        cache_: dict[tuple[GraphQLObjectType, int], tuple[Any, field_plans.Selection | None]]
+        cache_ = self.__dict__.setdefault("_subselections", {})
+        key = (object_type, id(details))
+        found = cache_.get(key)
+        if found is not None:
+            return found[1]
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, details)
+        plan = None if new_defer_usages else self._selection_plan(object_type, grouped_field_set)
+        cache_[key] = (details, plan)
         return plan
 
     def execute_fields(
@@ -152,45 +104,59 @@ class FastPaths(Executor[Any]):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        values: dict[str, Any] = {}
+        selection = self._selection_plan(parent_type, grouped_field_set)
+        return self._execute_selection(parent_type, source_value, path, selection, position_context)
+
+    def _execute_selection(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        selection: field_plans.Selection,
+        position_context: Any,
+    ) -> Any:
+        fields = selection.fields
+        values: dict[str, Any] | None = None
+        if selection.leaf_key is not None:
+            shared = getattr(source_value, SHARED, None)
+            if shared is not None:
+                leaves = shared.get(selection.leaf_key)
+                if leaves is None:
+                    leaves = _shared_leaves(selection, source_value, shared)
+                if leaves is not None:
+                    values = leaves.copy()
+                    fields = selection.after_leaves
+        if values is None:
+            values = {}
         pending: list[str] = []
+        # Local names: this loop runs for every field of every object of a page.
+        missing, leaf, leaf_value = field_plans.MISSING, field_plans.Leaf, field_plans.leaf_value
         # Fields run in selection order, as graphql-core runs them, so errors come out
         # in the same order too.
         try:
-            for name, details, plan in self._selection_plan(parent_type, grouped_field_set):
+            for name, details, plan in fields:
                 if plan is not None:
-                    value = getattr(source_value, plan.attribute, _MISSING)
-                    if type(plan) is _Leaf:
-                        if value is None:
-                            if not plan.non_null:
-                                values[name] = None
-                                continue
-                        elif value is not _MISSING:
-                            names = plan.enum_names
-                            if names is not None:
-                                try:
-                                    found = names.get(value)
-                                except TypeError:  # unhashable: the standard path refuses it
-                                    found = None
-                                if found is not None:
-                                    values[name] = found
-                                    continue
-                            try:
-                                coerced = plan.leaf_type.coerce_output_value(value)
-                            except Exception:  # noqa: BLE001 - the standard path reports it
-                                coerced = Undefined
-                            if coerced is not Undefined and coerced is not None:
-                                values[name] = coerced
-                                continue
-                    elif value is not None and value is not _MISSING and self._fits(plan, value):
-                        field_path = Path(path, name, parent_type.name)
-                        completed = self._complete_nested(
-                            plan, details, field_path, value, position_context
-                        )
-                        values[name] = completed
-                        if self.is_awaitable(completed):
-                            pending.append(name)
-                        continue
+                    value = getattr(source_value, plan.attribute, missing)
+                    if type(plan) is leaf:
+                        value = leaf_value(plan, value)
+                        if value is not missing:
+                            values[name] = value
+                            continue
+                    else:
+                        plan = cast(field_plans.Nested, plan)
+                        if plan.map_name is not None and value is not missing:
+                            value = field_plans.prefetched_value(
+                                self.context_value, plan.map_name, value
+                            )
+                        if value is not None and value is not missing and self._fits(plan, value):
+                            field_path = Path(path, name, parent_type.name)
+                            completed = self._complete_nested(
+                                plan, details, field_path, value, position_context
+                            )
+                            values[name] = completed
+                            if _maybe_awaitable(completed) and self.is_awaitable(completed):
+                                pending.append(name)
+                            continue
                 single = super().execute_fields(
                     parent_type, source_value, path, {name: details}, position_context
                 )
@@ -209,7 +175,7 @@ class FastPaths(Executor[Any]):
         return values
 
     @staticmethod
-    def _fits(plan: _Nested, value: Any) -> bool:
+    def _fits(plan: field_plans.Nested, value: Any) -> bool:
         # Anything the standard path would refuse goes there, to be refused the same way.
         is_type_of = plan.object_type.is_type_of
         if plan.item_type is None:
@@ -219,35 +185,52 @@ class FastPaths(Executor[Any]):
         )
 
     def _complete_nested(
-        self, plan: _Nested, details: Any, path: Path, value: Any, position_context: Any
+        self, plan: field_plans.Nested, details: Any, path: Path, value: Any, position_context: Any
     ) -> Any:
         """What execute_field + complete_value give for an already resolved object or list."""
         try:
-            if plan.item_type is None:
+            selection = self._subselection(plan.object_type, details, position_context)
+            if plan.item_type is not None:
+                completed = self._complete_items(
+                    plan, details, path, value, position_context, selection
+                )
+            elif selection is not None:
+                completed = self._execute_selection(plan.object_type, value, path, selection, None)
+            else:
                 completed = self.collect_and_execute_subfields(
                     plan.object_type, details, path, value, position_context
                 )
-            else:
-                completed = self._complete_items(plan, details, path, value, position_context)
         except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
             self.handle_field_error(error, plan.return_type, details, path)
             return None
-        if self.is_awaitable(completed):
+        if _maybe_awaitable(completed) and self.is_awaitable(completed):
             return self._await_field(completed, plan.return_type, details, path)
         return completed
 
     def _complete_items(
-        self, plan: _Nested, details: Any, path: Path, items: list[Any], position_context: Any
+        self,
+        plan: field_plans.Nested,
+        details: Any,
+        path: Path,
+        items: list[Any],
+        position_context: Any,
+        selection: field_plans.Selection | None,
     ) -> Any:
         assert plan.item_type is not None
         results: list[Any] = []
         waiting: list[int] = []
+        object_type = plan.object_type
         for index, item in enumerate(items):
             item_path = path.add_key(index, None)
             try:
-                completed = self.collect_and_execute_subfields(
-                    plan.object_type, details, item_path, item, position_context
-                )
+                if selection is not None:
+                    completed = self._execute_selection(
+                        object_type, item, item_path, selection, None
+                    )
+                else:
+                    completed = self.collect_and_execute_subfields(
+                        object_type, details, item_path, item, position_context
+                    )
             except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
                 try:
                     self.handle_field_error(error, plan.item_type, details, item_path)
@@ -256,7 +239,7 @@ class FastPaths(Executor[Any]):
                         self.settle_in_background([results[i] for i in waiting])
                     raise
                 completed = None
-            if self.is_awaitable(completed):
+            if _maybe_awaitable(completed) and self.is_awaitable(completed):
                 completed = self._await_field(completed, plan.item_type, details, item_path)
                 waiting.append(index)
             results.append(completed)
@@ -265,13 +248,34 @@ class FastPaths(Executor[Any]):
         return _await_items(results, waiting)
 
     async def _await_field(
-        self, awaitable: Awaitable[Any], return_type: GraphQLOutputType, details: Any, path: Path
+        self, awaitable: Awaitable[Any], return_type: Any, details: Any, path: Path
     ) -> Any:
         try:
             return await awaitable
         except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
             self.handle_field_error(error, return_type, details, path)
             return None
+
+
+def _maybe_awaitable(value: Any) -> bool:
+    # Completed objects and lists are dicts and lists: no need to ask is_awaitable.
+    return type(value) is not dict and type(value) is not list and value is not None
+
+
+def _shared_leaves(selection: field_plans.Selection, source: Any, shared: dict[Any, Any]) -> Any:
+    """The leading leaves of ``selection`` serialized for ``source``, kept on it; None when
+    one of them needs the standard path (which then reports it, every time)."""
+    leaves: dict[str, Any] = {}
+    for name, _, plan in selection.fields:
+        if type(plan) is not field_plans.Leaf:
+            break
+        value = field_plans.leaf_value(plan, getattr(source, plan.attribute, field_plans.MISSING))
+        if value is field_plans.MISSING:
+            return None
+        leaves[name] = value
+    if len(shared) < MAX_SHARED_SELECTIONS:
+        shared[selection.leaf_key] = leaves
+    return leaves
 
 
 async def _await_items(results: list[Any], waiting: list[int]) -> list[Any]:
@@ -298,6 +302,13 @@ async def _await_pending(values: dict[str, Any], pending: list[str]) -> dict[str
     return values
 
 
+def share(value: T) -> T:
+    """Mark ``value`` as shared by requests and never changed again: the plain leaves a
+    selection starts with are then serialized once per selection and kept on it."""
+    object.__setattr__(value, SHARED, {})
+    return value
+
+
 def prefetched(attribute: str) -> Callable[[F], F]:
     """Mark a resolver whose value may already sit on the object as ``attribute``.
 
@@ -306,23 +317,43 @@ def prefetched(attribute: str) -> Callable[[F], F]:
     """
 
     def mark(resolver: F) -> F:
-        setattr(resolver, PREFETCHED, attribute)
+        setattr(resolver, field_plans.PREFETCHED, attribute)
+        return resolver
+
+    return mark
+
+
+def prefetched_by_key(map_name: str, key: str) -> Callable[[F], F]:
+    """Mark a resolver whose value may already sit in the request's map ``map_name``
+    (``context.prefetched[map_name]``) under the object's ``key`` attribute.
+
+    For objects shared across requests: when the map holds a value (not None), the field is
+    answered from it without calling the resolver; otherwise the resolver runs as usual.
+    """
+
+    def mark(resolver: F) -> F:
+        setattr(resolver, field_plans.PREFETCHED, field_plans.ByKey(map_name, key))
         return resolver
 
     return mark
 
 
 def shortcut_prefetched(schema: GraphQLSchema) -> None:
-    """Give every field marked with ``prefetched`` a raw resolver reading the attribute."""
+    """Give every field marked with ``prefetched`` (or ``prefetched_by_key``) a raw resolver
+    reading the attribute (or the map)."""
     for graphql_type in schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
         for field in graphql_type.fields.values():
-            definition = field.extensions.get(STRAWBERRY_FIELD)
+            definition = field.extensions.get(field_plans.STRAWBERRY_FIELD)
             resolver = getattr(definition, "base_resolver", None)
-            attribute = getattr(getattr(resolver, "wrapped_func", None), PREFETCHED, None)
-            if attribute is not None and field.resolve is not None:
-                field.resolve = _read_or_resolve(attribute, field.resolve)
+            marker = getattr(getattr(resolver, "wrapped_func", None), field_plans.PREFETCHED, None)
+            if field.resolve is None:
+                continue
+            if isinstance(marker, str):
+                field.resolve = _read_or_resolve(marker, field.resolve)
+            elif isinstance(marker, field_plans.ByKey):
+                field.resolve = _look_up_or_resolve(marker, field.resolve)
 
 
 def _read_or_resolve(attribute: str, resolve: Callable[..., Any]) -> Callable[..., Any]:
@@ -330,5 +361,21 @@ def _read_or_resolve(attribute: str, resolve: Callable[..., Any]) -> Callable[..
         value = getattr(source, attribute, None)
         return resolve(source, info, **args) if value is None else value
 
-    setattr(read_or_resolve, PREFETCHED, attribute)
+    setattr(read_or_resolve, field_plans.PREFETCHED, attribute)
     return read_or_resolve
+
+
+def _look_up_or_resolve(
+    marker: field_plans.ByKey, resolve: Callable[..., Any]
+) -> Callable[..., Any]:
+    def look_up_or_resolve(source: Any, info: Any, **args: Any) -> Any:
+        key = getattr(source, marker.key, None)
+        value = (
+            None
+            if key is None
+            else field_plans.prefetched_value(info.context, marker.map_name, key)
+        )
+        return resolve(source, info, **args) if value is None else value
+
+    setattr(look_up_or_resolve, field_plans.PREFETCHED, marker)
+    return look_up_or_resolve

@@ -59,7 +59,7 @@ class Loaders:
         self.themes_by_section = _loader(database, content_queries.themes_by_section)
         self.tasks_by_theme = _loader(database, content_queries.active_tasks_by_theme)
         self.course_progress = _loader(database, progress_queries.course_progress_by_user_course)
-        self.course_tree = _loader(database, content_queries.course_trees)
+        self.course_tree_snapshot = _loader(database, content_queries.course_tree_snapshots)
         self.course_tree_progress = _loader(database, progress_queries.course_tree_progress)
         self.section_progress = _loader(database, progress_queries.section_progress_by_user_section)
         self.theme_progress = _loader(database, progress_queries.theme_progress_by_user_theme)

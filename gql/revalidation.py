@@ -49,6 +49,7 @@ NOT_IN_FINGERPRINT = {
     "graphiql_default_headers",
     "cors_origins",
     "metrics",
+    "tree_cache_courses",
 }
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # within this many seconds (0: such answers get no ETag).
     etags: bool = True
     etag_clock_seconds: int = Field(default=10, ge=0)
+    # Built course trees kept per process, one content version each (0: none kept).
+    tree_cache_courses: int = Field(default=32, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

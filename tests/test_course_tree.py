@@ -1,10 +1,15 @@
 """The course tree with the viewer's progress on every node, over HTTP."""
 
 import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db import content_queries
+from db import engine as db_engine
 from gql.ids import to_global_id
 from tests.conftest import StatementCounter
 from tests.factories import make_course, solve_tasks
@@ -37,23 +42,27 @@ async def _statements_for_tree(
     sections: int,
     themes: int,
     tasks: int,
-) -> int:
+) -> tuple[int, int]:
+    """Statements for the page of a new course: the first request, then a second one."""
     async with engine.begin() as conn:
         tree = await make_course(conn, sections=sections, themes=themes, tasks=tasks)
     user = uuid.uuid4()
     async with engine.begin() as conn:
         await solve_tasks(conn, user_id=user, tree=tree, task_ids=tree.task_ids[::2])
-    before = counter.count
-    body = await client.execute(
-        TREE_QUERY, {"id": to_global_id("Course", tree.course_id)}, user=user
-    )
-    assert "errors" not in body, body
-    course = body["data"]["course"]
-    assert course["totalTasks"] == sections * themes * tasks
-    assert sum(len(th["tasks"]) for s in course["sections"] for th in s["themes"]) == (
-        sections * themes * tasks
-    )
-    return counter.count - before
+    counts = []
+    for _ in range(2):
+        before = counter.count
+        body = await client.execute(
+            TREE_QUERY, {"id": to_global_id("Course", tree.course_id)}, user=user
+        )
+        counts.append(counter.count - before)
+        assert "errors" not in body, body
+        course = body["data"]["course"]
+        assert course["totalTasks"] == sections * themes * tasks
+        assert sum(len(th["tasks"]) for s in course["sections"] for th in s["themes"]) == (
+            sections * themes * tasks
+        )
+    return counts[0], counts[1]
 
 
 async def test_tree_query_statement_count_does_not_grow_with_tree_size(
@@ -66,9 +75,77 @@ async def test_tree_query_statement_count_does_not_grow_with_tree_size(
         client, clean_db, count_statements, sections=10, themes=5, tasks=20
     )
     assert small == large
-    # course, its progress, sections, section progress, themes, theme progress,
-    # tasks, task states: one statement each.
-    assert large == 8
+    # First request: the course with the content version, its progress, the tree's
+    # snapshot (the version again, sections, themes, tasks), section progress and task
+    # states; theme progress is counted from the task states.
+    # Later requests at the same content version reuse the tree: four statements.
+    assert large == (8, 4)
+
+
+async def test_with_no_trees_kept_every_page_reads_its_tree(
+    make_client: Callable[..., GraphQLClient],
+    clean_db: AsyncEngine,
+    count_statements: StatementCounter,
+) -> None:
+    client = make_client(tree_cache_courses=0)
+
+    counts = await _statements_for_tree(
+        client, clean_db, count_statements, sections=2, themes=2, tasks=2
+    )
+
+    assert counts == (8, 8)
+
+
+async def test_content_edit_between_two_requests_shows_up(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=2, tasks=2)
+    user = uuid.uuid4()
+    variables = {"id": to_global_id("Course", tree.course_id)}
+    before = (await client.execute(TREE_QUERY, variables, user=user))["data"]["course"]
+    assert [len(theme["tasks"]) for theme in before["sections"][0]["themes"]] == [2, 2]
+
+    async with clean_db.begin() as conn:
+        await conn.execute(
+            text("UPDATE theme SET title = 'Renamed' WHERE id = :id"), {"id": tree.theme_ids[0]}
+        )
+        await conn.execute(
+            text("UPDATE task SET active = false WHERE id = :id"), {"id": tree.task_ids[3]}
+        )
+    after = (await client.execute(TREE_QUERY, variables, user=user))["data"]["course"]
+
+    themes = after["sections"][0]["themes"]
+    assert [theme["title"] for theme in themes] == ["Renamed", "Theme 2"]
+    assert [len(theme["tasks"]) for theme in themes] == [2, 1]
+    assert themes[1]["progress"] == {"solvedTasks": 0, "totalTasks": 1}
+
+
+async def test_tree_snapshot_never_labels_newer_rows_with_an_older_version(
+    clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=1, tasks=2)
+    read_trees = content_queries.course_trees
+
+    async def edit_then_read(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> Any:
+        # A content edit commits after the snapshot read its version, before the rows.
+        async with clean_db.begin() as other:
+            await other.execute(
+                text("UPDATE task SET title = 'Edited' WHERE id = :id"), {"id": tree.task_ids[0]}
+            )
+        return await read_trees(conn, ids)
+
+    monkeypatch.setattr(content_queries, "course_trees", edit_then_read)
+    async with clean_db.connect() as conn:
+        [(version, (_, _, tasks))] = await content_queries.course_tree_snapshots(
+            conn, [tree.course_id]
+        )
+    async with clean_db.connect() as conn:
+        now = (await conn.execute(text("SELECT version FROM content_version"))).scalar()
+
+    assert [task.title for task in tasks] == ["Task 1", "Task 2"]
+    assert version != now
 
 
 async def test_progress_shows_solved_tasks_and_zero_where_untouched(
@@ -207,3 +284,48 @@ async def test_task_content_comes_back_as_authored(
     tasks = body["data"]["course"]["sections"][0]["themes"][0]["tasks"]
     assert tasks[0]["content"] == {"question": "2+2?", "options": [3, 4], "nested": {"ok": True}}
     assert tasks[1]["content"] == {"question": "Q2"}
+
+
+async def test_courses_listed_in_a_page_show_their_sections_as_edited(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    async with clean_db.begin() as conn:
+        first = await make_course(conn, sections=2, themes=1, tasks=1, key="a")
+        await make_course(conn, sections=1, themes=1, tasks=1, key="b")
+    query = "{ courses(first: 5) { edges { node { key sections { title } } } } }"
+
+    def titles(body: dict[str, Any]) -> dict[str, list[str]]:
+        return {
+            edge["node"]["key"]: [section["title"] for section in edge["node"]["sections"]]
+            for edge in body["data"]["courses"]["edges"]
+        }
+
+    assert titles(await client.execute(query)) == {
+        "a": ["Section 1", "Section 2"],
+        "b": ["Section 1"],
+    }
+    async with clean_db.begin() as conn:
+        await conn.execute(
+            text("UPDATE section SET title = 'Edited' WHERE id = :id"),
+            {"id": first.section_ids[1]},
+        )
+    assert titles(await client.execute(query)) == {
+        "a": ["Section 1", "Edited"],
+        "b": ["Section 1"],
+    }
+
+
+async def test_tree_snapshot_hands_its_connection_back_at_read_committed(
+    database_url: str,
+) -> None:
+    # One pooled connection: the next checkout is the connection the snapshot used.
+    engine = db_engine.create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            await content_queries.course_tree_snapshots(conn, [uuid.uuid4()])
+        async with engine.connect() as conn:
+            level = (await conn.execute(text("SHOW transaction_isolation"))).scalar()
+    finally:
+        await engine.dispose()
+
+    assert level == "read committed"

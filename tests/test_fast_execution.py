@@ -4,6 +4,7 @@ data, errors, messages and paths, including for values that break the schema."""
 from enum import Enum
 from typing import Any
 
+import orjson
 import pytest
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -24,6 +25,7 @@ class Leafy:
     maybe: int | None
     kind: Kind
     prefetched_extra: strawberry.Private[str | None] = None
+    ratio: float | None = None
 
     @strawberry.field
     def loud(self) -> str:
@@ -47,6 +49,18 @@ BROKEN = [
     Leafy(name="unhashable enum", count=1, maybe=None, kind=["A"]),  # type: ignore[arg-type]
     Leafy(name="raw enum value", count=1, maybe=None, kind="a"),  # type: ignore[arg-type]
     Leafy(name="boom", count=1, maybe=None, kind=Kind.B),
+    Leafy(name="bool count", count=True, maybe=-(2**31), kind=Kind.A, ratio=2),
+    Leafy(name="infinite", count=2**31, maybe=2**31 - 1, kind=Kind.A, ratio=float("inf")),
+    Leafy(name="not a number", count=1, maybe=None, kind=Kind.A, ratio=float("nan")),
+]
+
+
+# The same values, on objects shared by executions (their leaves are kept once serialized).
+SHARED = [
+    fast_execution.share(
+        Leafy(name=i.name, count=i.count, maybe=i.maybe, kind=i.kind, ratio=i.ratio)
+    )
+    for i in BROKEN
 ]
 
 
@@ -99,7 +113,47 @@ PARENTS = [
 
 
 @strawberry.type
+class Holder:
+    """Shared by requests: its per-request value sits in the context's map ``twins``."""
+
+    name: str
+
+    @strawberry.field
+    @fast_execution.prefetched_by_key("twins", "name")
+    def twin(self) -> Child | None:
+        return TWINS.get(self.name)
+
+    @strawberry.field
+    @fast_execution.prefetched_by_key("twins", "name")
+    def strict_twin(self) -> Child:
+        return TWINS.get(self.name)  # type: ignore[return-value]
+
+
+HOLDERS = [Holder(name=name) for name in ("fine", "null inside", "wrong type", "absent", "x")]
+# What the resolver computes; the request's map holds the same, except for "absent".
+TWINS: dict[str, Any] = {
+    "fine": Child(value=1),
+    "null inside": Child(value=None),  # type: ignore[arg-type]
+    "wrong type": Leafy(name="b", count=1, maybe=None, kind=Kind.A),
+    "absent": Child(value=4),
+}
+
+
+class MapContext:
+    def __init__(self, **maps: dict[Any, Any]) -> None:
+        self.prefetched = maps
+
+
+def _twins_map() -> dict[Any, Any]:
+    return {name: twin for name, twin in TWINS.items() if name != "absent"}
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return list(HOLDERS)
+
     @strawberry.field
     def parents(self) -> list[Parent | None]:
         return list(PARENTS)
@@ -111,6 +165,10 @@ class Query:
     @strawberry.field
     def items(self) -> list[Leafy | None]:
         return list(BROKEN)
+
+    @strawberry.field
+    def shared(self) -> list[Leafy | None]:
+        return list(SHARED)
 
     @strawberry.field
     def strict_items(self) -> list[Leafy]:
@@ -141,7 +199,7 @@ def _shape(result: object) -> tuple[object, list[tuple[str, object]]]:
 
 
 QUERIES = [
-    "{ items { name count maybe kind loud extra } }",
+    "{ items { name count maybe kind loud extra ratio } }",
     "{ strictItems { name count } }",
     "{ strictItems { name maybe kind } }",
     "{ items { ... on Leafy { n: name c: count } name } }",
@@ -149,6 +207,11 @@ QUERIES = [
     "{ parents { name kids { value } best { value } } }",
     "{ parents { name kids { later value } best { later } } }",
     "{ strictParents { kids { value later } } parents { best { value } } }",
+    "{ holders { name twin { value later } } }",
+    "{ holders { strictTwin { value } name } }",
+    "{ shared { name count maybe ratio kind loud } }",
+    "{ shared { kind loud name } }",
+    "{ shared { n: name ... on Leafy { count } } }",
 ]
 
 
@@ -156,10 +219,29 @@ QUERIES = [
 async def test_fast_executor_matches_graphql_core_even_on_broken_values(query: str) -> None:
     standard, fast = _schemas()
 
-    expected = _shape(await standard.execute(query))
-    actual = _shape(await fast.execute(query))
+    expected = _shape(await standard.execute(query, context_value=MapContext(twins=_twins_map())))
+    actual = _shape(await fast.execute(query, context_value=MapContext(twins=_twins_map())))
+    # Again: shared objects now answer from what they kept, broken values still fail.
+    again = _shape(await fast.execute(query, context_value=MapContext(twins=_twins_map())))
 
     assert actual == expected
+    assert again == expected
+    # Same keys in the same order (JSON objects keep the selection's order).
+    assert orjson.dumps(actual[0]) == orjson.dumps(expected[0])
+
+
+async def test_value_in_the_request_map_is_used_and_the_resolver_runs_without_one() -> None:
+    _, fast = _schemas()
+    query = "{ holders { name twin { value } } }"
+
+    mapped = await fast.execute(query, context_value=MapContext(twins={"x": Child(value=9)}))
+    unmapped = await fast.execute(query, context_value=MapContext())
+
+    assert mapped.data is not None and unmapped.data is not None
+    twins = {holder["name"]: holder["twin"] for holder in mapped.data["holders"]}
+    assert twins["x"] == {"value": 9}  # the resolver has nothing for "x"
+    assert twins["absent"] == {"value": 4}  # not in the map: the resolver's
+    assert {holder["name"]: holder["twin"] for holder in unmapped.data["holders"]}["x"] is None
 
 
 async def test_prefetched_value_is_used_and_the_resolver_runs_without_one(
@@ -174,3 +256,39 @@ async def test_prefetched_value_is_used_and_the_resolver_runs_without_one(
     extras = [item["extra"] for item in result.data["items"]]
     assert extras[0] == "from prefetch"
     assert extras[1] == "computed null count"
+
+
+async def test_mapped_value_skips_graphql_cores_field_execution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, fast = _schemas()
+    executor = fast.execution_context_class
+    executed: list[str] = []
+    execute_field = executor.execute_field
+
+    def counting(self: Any, parent_type: Any, source: Any, details: Any, path: Any, *a: Any) -> Any:
+        executed.append(details[0].node.name.value)
+        return execute_field(self, parent_type, source, details, path, *a)
+
+    monkeypatch.setattr(executor, "execute_field", counting)
+    twins = {holder.name: Child(value=1) for holder in HOLDERS}
+
+    result = await fast.execute(
+        "{ holders { twin { value } } }", context_value=MapContext(twins=twins)
+    )
+
+    assert result.errors is None
+    assert executed == ["holders"]
+
+
+async def test_shared_object_keeps_leaves_for_a_bounded_number_of_selections() -> None:
+    _, fast = _schemas()
+    selections = ["name", "count", "name count", "count name", "name kind", "kind", "maybe"]
+
+    for fields in selections:
+        result = await fast.execute(f"{{ shared {{ {fields} }} }}")
+        assert result.data is not None
+        assert list(result.data["shared"][0]) == fields.split()
+
+    kept = getattr(SHARED[0], fast_execution.SHARED)
+    assert len(kept) == fast_execution.MAX_SHARED_SELECTIONS

@@ -1,8 +1,9 @@
 """Content nodes: course > section > theme > task, each with the viewer's progress.
 
-A course's tree is fetched in bulk (gql/content/tree.py) and handed down as plain data, so
-nested fields resolve synchronously without a future per node. A node fetched on its own
-(``node(id:)``) has nothing attached and loads what is asked through the dataloaders.
+A course's tree is fetched in bulk and shared by requests (gql/content/tree.py): sections
+hold their themes and themes their tasks, and the viewer's progress sits in the request's
+maps, so nested fields resolve synchronously without a future per node. A node fetched on
+its own (``node(id:)``) has nothing attached and loads what is asked through the dataloaders.
 """
 
 import uuid
@@ -14,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gql.context import Context
-from gql.fast_execution import prefetched
+from gql.fast_execution import prefetched, prefetched_by_key
 from gql.ids import to_global_id
 from gql.progress.types import NEW_TASK_STATE, Progress, TaskState, ThemeProgress
 
@@ -49,8 +50,6 @@ class Task(Node):
     difficulty: int | None = strawberry.field(description="1 (easy) to 5 (hard), if set.")
     active: bool = strawberry.field(description="Whether the task counts toward progress.")
     order: int = strawberry.field(description="Position within its theme.")
-    # The viewer's state, when the tree was fetched with it.
-    prefetched_state: strawberry.Private[TaskState | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Task":
@@ -72,17 +71,10 @@ class Task(Node):
         return content
 
     @strawberry.field(description="The viewer's state on this task; needs a bearer token.")
-    @prefetched("prefetched_state")
-    def state(self, info: Info) -> TaskState | None:
-        user_id = info.context.user_id
-        if self.prefetched_state is not None:
-            return self.prefetched_state
-        return _task_state(info, user_id, self.db_id)  # type: ignore[return-value]
-
-
-async def _task_state(info: Info, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskState:
-    row = await info.context.loaders.task_state.load((user_id, task_id))
-    return TaskState.from_row(row) if row else NEW_TASK_STATE
+    @prefetched_by_key("task_state", "db_id")
+    async def state(self, info: Info) -> TaskState | None:
+        row = await info.context.loaders.task_state.load((info.context.user_id, self.db_id))
+        return TaskState.from_row(row) if row else NEW_TASK_STATE
 
 
 @strawberry.type(description="A group of tasks on one topic inside a section.")
@@ -92,7 +84,6 @@ class Theme(Node):
     title: str = strawberry.field(description="Title shown to the learner.")
     order: int = strawberry.field(description="Position within its section.")
     prefetched_tasks: strawberry.Private[list[Task] | None] = None
-    prefetched_progress: strawberry.Private[ThemeProgress | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Theme":
@@ -112,22 +103,15 @@ class Theme(Node):
         return _tasks(info, self.db_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The viewer's progress in this theme; needs a bearer token.")
-    @prefetched("prefetched_progress")
-    def progress(self, info: Info) -> ThemeProgress | None:
-        user_id = info.context.user_id
-        if self.prefetched_progress is not None:
-            return self.prefetched_progress
-        return _theme_progress(info, user_id, self.db_id)  # type: ignore[return-value]
+    @prefetched_by_key("theme_progress", "db_id")
+    async def progress(self, info: Info) -> ThemeProgress | None:
+        row = await info.context.loaders.theme_progress.load((info.context.user_id, self.db_id))
+        return ThemeProgress.from_row(row) if row else ThemeProgress(solved_tasks=0, total_tasks=0)
 
 
 async def _tasks(info: Info, theme_id: uuid.UUID) -> list[Task]:
     rows = await info.context.loaders.tasks_by_theme.load(theme_id)
     return [Task.from_row(row) for row in rows]
-
-
-async def _theme_progress(info: Info, user_id: uuid.UUID, theme_id: uuid.UUID) -> ThemeProgress:
-    row = await info.context.loaders.theme_progress.load((user_id, theme_id))
-    return ThemeProgress.from_row(row) if row else ThemeProgress(solved_tasks=0, total_tasks=0)
 
 
 @strawberry.type(description="A chapter of a course.")
@@ -138,7 +122,6 @@ class Section(Node):
     order: int = strawberry.field(description="Position within its course.")
     total_tasks: int = strawberry.field(description="Active tasks in this section.")
     prefetched_themes: strawberry.Private[list[Theme] | None] = None
-    prefetched_progress: strawberry.Private[Progress | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Section":
@@ -159,22 +142,15 @@ class Section(Node):
         return _themes(info, self.db_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The viewer's progress in this section; needs a bearer token.")
-    @prefetched("prefetched_progress")
-    def progress(self, info: Info) -> Progress | None:
-        user_id = info.context.user_id
-        if self.prefetched_progress is not None:
-            return self.prefetched_progress
-        return _section_progress(info, user_id, self)  # type: ignore[return-value]
+    @prefetched_by_key("section_progress", "db_id")
+    async def progress(self, info: Info) -> Progress | None:
+        row = await info.context.loaders.section_progress.load((info.context.user_id, self.db_id))
+        return Progress.from_row(row) if row else Progress.zero(self.total_tasks)
 
 
 async def _themes(info: Info, section_id: uuid.UUID) -> list[Theme]:
     rows = await info.context.loaders.themes_by_section.load(section_id)
     return [Theme.from_row(row) for row in rows]
-
-
-async def _section_progress(info: Info, user_id: uuid.UUID, section: Section) -> Progress:
-    row = await info.context.loaders.section_progress.load((user_id, section.db_id))
-    return Progress.from_row(row) if row else Progress.zero(section.total_tasks)
 
 
 @strawberry.type(description="A course: an ordered tree of sections, themes and tasks.")
@@ -184,6 +160,8 @@ class Course(Node):
     title: str = strawberry.field(description="Title shown to the learner.")
     description: str = strawberry.field(description="What the course is about.")
     total_tasks: int = strawberry.field(description="Active tasks in this course.")
+    # The content version read with this row: which shared tree is this course's content.
+    content_version: strawberry.Private[int | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Course":
@@ -194,13 +172,14 @@ class Course(Node):
             title=row.title,
             description=row.description,
             total_tasks=row.total_tasks_cached,
+            content_version=row.content_version,
         )
 
     @strawberry.field(description="The course's sections in display order.")
     async def sections(self, info: Info) -> list[Section]:
         from gql.content import tree  # tree builds these types: imported late, not in a cycle
 
-        return await tree.load_sections(info, self.db_id)
+        return await tree.load_sections(info, self.db_id, self.content_version)
 
     @strawberry.field(description="The viewer's progress in this course; needs a bearer token.")
     async def progress(self, info: Info) -> Progress | None:

@@ -6,6 +6,8 @@ from typing import Any
 
 import strawberry
 
+from gql.fast_execution import share
+
 
 @strawberry.type(description="Progress through a course or section: solved out of active tasks.")
 class Progress:
@@ -80,7 +82,7 @@ class TaskState:
     @classmethod
     def from_row(cls, row: Any) -> "TaskState":
         return cls(
-            status=TaskStatus(row.status),
+            status=TASK_STATUSES[row.status],
             success_count=row.success_count,
             failure_count=row.failure_count,
             total_tries=row.total_tries,
@@ -92,14 +94,18 @@ class TaskState:
         )
 
 
-NEW_TASK_STATE = TaskState(
-    status=TaskStatus.NEW,
-    success_count=0,
-    failure_count=0,
-    total_tries=0,
-    total_time_ms=0.0,
-    average_time_ms=0,
-    first_attempt_at=None,
-    last_attempt_at=None,
-    solved_at=None,
+TASK_STATUSES = {status.value: status for status in TaskStatus}
+# The state of every task a learner never tried: one object, shared by all requests.
+NEW_TASK_STATE = share(
+    TaskState(
+        status=TaskStatus.NEW,
+        success_count=0,
+        failure_count=0,
+        total_tries=0,
+        total_time_ms=0.0,
+        average_time_ms=0,
+        first_attempt_at=None,
+        last_attempt_at=None,
+        solved_at=None,
+    )
 )
