@@ -189,6 +189,8 @@ async def event_facts(
     theme_ids: Sequence[uuid.UUID],
     section_ids: Sequence[uuid.UUID],
     course_ids: Sequence[uuid.UUID],
+    content_version: int,
+    own_theme_id: uuid.UUID,
 ) -> Any:
     """The facts one attempt's rules read, in one statement; what is not asked is null.
 
@@ -196,12 +198,36 @@ async def event_facts(
     solved_total: tasks ever solved (user_totals); windows: solving attempts on the
     ``window_days`` local days ending on ``day``; fast: tasks whose fastest one-try solve is
     within each of ``fast_ms`` (user_totals' sorted times);
-    themes, sections, courses: JSON [[id, solved, total, first_try?], ...] for the ids given.
+    themes, sections, courses: JSON [[id, solved, total, first_try?], ...] for the ids given;
+    theme counts come from user_theme_counts when stored at ``content_version`` for a theme
+    other than ``own_theme_id`` (the attempt's, whose counts it just changed), and are
+    counted and stored otherwise.
     Every part reads a handful of narrow rows, never the attempt history or every task state.
     """
     return await raw.fetch_one(
         conn,
-        "SELECT"
+        # Theme counts: the cached row when it is of this content version and not the
+        # attempt's own theme, else counted from the task states by primary key, per theme,
+        # and stored (see migration 0011).
+        "WITH wanted AS (SELECT id FROM unnest(CAST($8 AS uuid[])) AS w(id)),"
+        " cached AS (SELECT c.theme_id, c.solved, c.total, c.first_try FROM user_theme_counts c"
+        " JOIN wanted ON wanted.id = c.theme_id WHERE c.user_id = $1"
+        " AND c.content_version = $11 AND c.theme_id <> $12),"
+        " counted AS (SELECT wanted.id AS theme_id, g.solved, g.total, g.first_try FROM wanted"
+        " CROSS JOIN LATERAL (SELECT CAST(count(s.task_id) FILTER (WHERE s.status = 'solved')"
+        " AS int) AS solved, CAST(count(*) AS int) AS total,"
+        " CAST(count(s.task_id) FILTER (WHERE s.status = 'solved' AND s.failure_count = 0"
+        " AND s.total_tries = s.success_count) AS int) AS first_try"
+        " FROM task t LEFT JOIN LATERAL (SELECT * FROM user_task_state s"
+        " WHERE s.user_id = $1 AND s.task_id = t.id) s ON true"
+        " WHERE t.theme_id = wanted.id AND t.active) g"
+        " WHERE NOT EXISTS (SELECT 1 FROM cached WHERE cached.theme_id = wanted.id)),"
+        " stored AS (INSERT INTO user_theme_counts AS u (user_id, theme_id, content_version,"
+        " solved, total, first_try) SELECT $1, theme_id, $11, solved, total, first_try"
+        " FROM counted ON CONFLICT (user_id, theme_id) DO UPDATE SET"
+        " content_version = excluded.content_version, solved = excluded.solved,"
+        " total = excluded.total, first_try = excluded.first_try)"
+        " SELECT"
         " (SELECT array_agg(c.o - 1) FROM unnest(CAST($2 AS uuid[]), CAST($3 AS text[]))"
         " WITH ORDINALITY AS c(badge_id, context_key, o) WHERE EXISTS (SELECT 1"
         " FROM user_badge ub WHERE ub.user_id = $1 AND ub.badge_id = c.badge_id"
@@ -214,15 +240,9 @@ async def event_facts(
         " (SELECT array_agg((SELECT count(*) FROM unnest(t.one_try_ms) AS v WHERE v <= x.m)"
         " ORDER BY x.o) FROM unnest(CAST($7 AS int[])) WITH ORDINALITY AS x(m, o)"
         " LEFT JOIN user_totals t ON t.user_id = $1) AS fast,"
-        # Per theme, its tasks' states by primary key (never all of the learner's states).
-        " (SELECT json_agg(json_build_array(th.id, g.solved, g.total, g.first_try))"
-        " FROM unnest(CAST($8 AS uuid[])) AS th(id) CROSS JOIN LATERAL (SELECT"
-        " count(s.task_id) FILTER (WHERE s.status = 'solved') AS solved, count(*) AS total,"
-        " count(s.task_id) FILTER (WHERE s.status = 'solved' AND s.failure_count = 0"
-        " AND s.total_tries = s.success_count) AS first_try"
-        " FROM task t LEFT JOIN LATERAL (SELECT * FROM user_task_state s"
-        " WHERE s.user_id = $1 AND s.task_id = t.id) s ON true"
-        " WHERE t.theme_id = th.id AND t.active) g WHERE g.total > 0) AS themes,"
+        " (SELECT json_agg(json_build_array(n.theme_id, n.solved, n.total, n.first_try))"
+        " FROM (SELECT * FROM cached UNION ALL SELECT * FROM counted) n WHERE n.total > 0)"
+        " AS themes,"
         " (SELECT json_agg(json_build_array(n.id, coalesce(p.solved_tasks, 0),"
         " n.total_tasks_cached)) FROM section n LEFT JOIN user_section_progress p"
         " ON p.user_id = $1 AND p.section_id = n.id WHERE n.id = ANY(CAST($9 AS uuid[])))"
@@ -241,6 +261,8 @@ async def event_facts(
         list(theme_ids),
         list(section_ids),
         list(course_ids),
+        content_version,
+        own_theme_id,
     )
 
 

@@ -385,6 +385,25 @@ class UserTotals(Base):
     )
 
 
+class UserThemeCounts(Base):
+    """The badge step's cache of one learner's counts in one theme, valid while the content
+    version is ``content_version`` and recounted by every attempt in the theme (see
+    migration 0011). Not learner data: dropping any row only costs a recount."""
+
+    __tablename__ = "user_theme_counts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("theme.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    content_version: Mapped[int] = mapped_column(BigInteger)
+    solved: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)  # active tasks
+    first_try: Mapped[int] = mapped_column(Integer)
+
+
 class UserBadge(Base):
     """Exactly one award per (user, badge, context); context_key is '' or the scope id."""
 

@@ -147,7 +147,11 @@ async def drift(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[di
 
 
 async def replace_live(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> None:
-    """Replace these users' live derived rows with the expected ones."""
+    """Replace these users' live derived rows with the expected ones (and drop their badge
+    step's theme-count cache, which was computed from the rows replaced)."""
+    await conn.execute(
+        text("DELETE FROM user_theme_counts WHERE user_id = ANY(:users)"), {"users": list(user_ids)}
+    )
     for live, (expected, columns, _key) in TABLES.items():
         await conn.execute(
             text(f"DELETE FROM {live} WHERE user_id = ANY(:users)"), {"users": list(user_ids)}

@@ -270,6 +270,8 @@ async def event_facts(conn: AsyncConnection, event: AttemptEvent, plan: EventPla
         theme_ids=plan.themes,
         section_ids=plan.sections,
         course_ids=plan.courses,
+        content_version=event.content_version,
+        own_theme_id=event.theme_id,
     )
 
     def counts(found: Any) -> dict[uuid.UUID, Counts]:

@@ -383,6 +383,44 @@ async def test_a_rule_decided_by_one_fact_is_evaluated_when_an_attempt_grows_it(
     assert earned == [[], [badge["key"]]]
 
 
+async def _set_task_active(engine: AsyncEngine, task_id: uuid.UUID, active: bool) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE task SET active = :a WHERE id = :t"), {"a": active, "t": task_id}
+        )
+
+
+@pytest.mark.parametrize("change", ["attempt in the theme", "content change"])
+async def test_a_composition_sees_a_named_themes_counts_change(
+    client: GraphQLClient, clean_db: AsyncEngine, change: str
+) -> None:
+    """A theme named by a composition is counted once and kept per content version; an
+    attempt in that theme and a content change each bring the counts up to date."""
+    tree = await _tree(clean_db, sections=1, themes=2, tasks=2)
+    x1, x2, y1, y2 = tree.task_ids  # theme X: x1, x2; theme Y: y1, y2
+    solves = {"attempt in the theme": 4, "content change": 3}[change]
+    badge = await make_badge(
+        client,
+        "all_of",
+        {
+            "rules": [
+                {"type": "theme_completed", "criteria": {"themeId": str(tree.theme_ids[0])}},
+                {"type": "solved_total", "criteria": {"tasks": solves}},
+            ]
+        },
+    )
+    user = uuid.uuid4()
+    # X is counted (1 of 2) and kept while Y's first task is solved.
+    assert await _earned_after_each(client, user, [{"task_id": x1}, {"task_id": y1}]) == [[], []]
+
+    if change == "attempt in the theme":
+        assert await _earned_after_each(client, user, [{"task_id": x2}]) == [[]]  # 3 solved
+    else:
+        await _set_task_active(clean_db, x2, False)  # X: 1 of 1
+
+    assert await _earned_after_each(client, user, [{"task_id": y2}]) == [[badge["key"]]]
+
+
 BAD_RULES = [
     ("streak", {"days": 1}, "criteria.days"),
     ("streak", {"days": 3, "extra": True}, "criteria.extra"),
