@@ -9,9 +9,10 @@ once per context when ``current`` reaches ``target``.
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.badge_facts import Counts, Facts
 from domain.errors import Problem
@@ -120,17 +121,18 @@ class ChildRule(Criteria):
 
 class CompositionCriteria(Criteria):
     rules: list[ChildRule] = Field(min_length=1, max_length=10)
-    _parsed: tuple[tuple[str, Criteria], ...] | None = PrivateAttr(default=None)
 
-    def children(self) -> tuple[tuple[str, Criteria], ...]:
+    @cached_property
+    def parsed_children(self) -> tuple[tuple[str, Criteria], ...]:
         """The children as (type, parsed criteria), parsed once: compositions are evaluated
         on every solving attempt. Only for criteria that passed ``validate``."""
-        if self._parsed is None:
-            self._parsed = tuple(
-                (child.type, REGISTRY[child.type].criteria.model_validate(child.criteria))
-                for child in self.rules
-            )
-        return self._parsed
+        return tuple(
+            (child.type, REGISTRY[child.type].criteria.model_validate(child.criteria))
+            for child in self.rules
+        )
+
+    def children(self) -> tuple[tuple[str, Criteria], ...]:
+        return self.parsed_children
 
 
 def _progress(
