@@ -121,6 +121,9 @@ def awards_from(
     """Award rows for every rule earned on ``facts`` (existing ones are skipped on insert)."""
     awards = []
     for rule in rules:
+        quick = badge_rules.REGISTRY[rule.type].reached
+        if quick is not None and not quick(rule.criteria, facts):
+            continue  # a counted rule short of its target: nothing to build
         for evaluation in badge_rules.evaluate(rule.type, rule.criteria, facts):
             if evaluation.earned:
                 awards.append(

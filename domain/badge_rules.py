@@ -166,13 +166,35 @@ class RuleType:
     evaluate: Callable[[Any, Facts], list[Evaluation]]
     # What an attempt must have done to possibly change this rule's outcome.
     needs: frozenset[str]
+    # For a rule that counts one number up to a target: whether it is reached, without
+    # building its evaluation (most rules an attempt looks at are not).
+    reached: Callable[[Any, Facts], bool] | None = None
+
+
+def _counted(
+    name: str,
+    criteria: type[Criteria],
+    scope: str,
+    value: Callable[[Any, Facts], int],
+    target: Callable[[Any], int],
+    needs: frozenset[str],
+) -> RuleType:
+    """A rule earned once (context '') when ``value`` reaches ``target``."""
+    return RuleType(
+        name,
+        criteria,
+        scope,
+        lambda c, f: _learner(value(c, f), target(c)),
+        needs,
+        lambda c, f: value(c, f) >= target(c),
+    )
 
 
 def _composition(require_all: bool) -> Callable[[CompositionCriteria, Facts], list[Evaluation]]:
     def evaluate(criteria: CompositionCriteria, facts: Facts) -> list[Evaluation]:
         earned = 0
         for child_type, parsed in criteria.children():
-            earned += any(e.earned for e in REGISTRY[child_type].evaluate(parsed, facts))
+            earned += reached(child_type, parsed, facts)
         target = len(criteria.rules) if require_all else 1
         return _learner(earned, target)
 
@@ -210,43 +232,48 @@ REGISTRY: dict[str, RuleType] = {
             lambda c, f: _progress(f.themes, c.theme_id, "themeId", lambda n: n.first_try),
             frozenset({"themes"}),
         ),
-        RuleType(
+        _counted(
             "streak",
             StreakCriteria,
             "learner",
-            lambda c, f: _learner(f.longest_streak, c.days),
+            lambda c, f: f.longest_streak,
+            lambda c: c.days,
             frozenset({"streak"}),
         ),
-        RuleType(
+        _counted(
             "daily_goal",
             DailyGoalCriteria,
             "learner",
-            lambda c, f: _learner(f.best_day_solved, c.tasks),
+            lambda c, f: f.best_day_solved,
+            lambda c: c.tasks,
             frozenset({"day"}),
         ),
-        RuleType(
+        _counted(
             "solved_total",
             SolvedTotalCriteria,
             "course",
             lambda c, f: (
-                _learner(f.courses[c.course_id].solved if c.course_id in f.courses else 0, c.tasks)
+                (f.courses[c.course_id].solved if c.course_id in f.courses else 0)
                 if c.course_id
-                else _learner(f.solved_total, c.tasks)
+                else f.solved_total
             ),
+            lambda c: c.tasks,
             frozenset({"courses", "solved_total"}),
         ),
-        RuleType(
+        _counted(
             "speed",
             SpeedCriteria,
             "learner",
-            lambda c, f: _learner(f.fast_solve_count(c.max_ms), c.times),
+            lambda c, f: f.fast_solve_count(c.max_ms),
+            lambda c: c.times,
             frozenset({"fast"}),
         ),
-        RuleType(
+        _counted(
             "count_in_window",
             CountInWindowCriteria,
             "learner",
-            lambda c, f: _learner(f.solves_within(c.days), c.solves),
+            lambda c, f: f.solves_within(c.days),
+            lambda c: c.solves,
             frozenset({"window"}),
         ),
         RuleType("all_of", CompositionCriteria, "learner", _composition(True), frozenset()),
@@ -312,6 +339,15 @@ def needs(rule_type: str, criteria: Criteria) -> frozenset[str]:
 def evaluate(rule_type: str, criteria: Criteria, facts: Facts) -> list[Evaluation]:
     """How far the learner is on this rule, per context."""
     return REGISTRY[rule_type].evaluate(criteria, facts)
+
+
+def reached(rule_type: str, criteria: Criteria, facts: Facts) -> bool:
+    """Whether the rule is earned in some context (a counted rule answers without
+    evaluating)."""
+    rule = REGISTRY[rule_type]
+    if rule.reached is not None:
+        return rule.reached(criteria, facts)
+    return any(e.earned for e in rule.evaluate(criteria, facts))
 
 
 def scope_key(rule_type: str, criteria: Criteria) -> str:
