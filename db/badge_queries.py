@@ -206,53 +206,8 @@ async def event_facts(
     """
     return await raw.fetch_one(
         conn,
-        # Theme counts: the cached row when it is of this content version and not the
-        # attempt's own theme, else counted from the task states by primary key, per theme,
-        # and stored (see migration 0011).
-        "WITH wanted AS (SELECT id FROM unnest(CAST($8 AS uuid[])) AS w(id)),"
-        " cached AS (SELECT c.theme_id, c.solved, c.total, c.first_try FROM user_theme_counts c"
-        " JOIN wanted ON wanted.id = c.theme_id WHERE c.user_id = $1"
-        " AND c.content_version = $11 AND c.theme_id <> $12),"
-        " counted AS (SELECT wanted.id AS theme_id, g.solved, g.total, g.first_try FROM wanted"
-        " CROSS JOIN LATERAL (SELECT CAST(count(s.task_id) FILTER (WHERE s.status = 'solved')"
-        " AS int) AS solved, CAST(count(*) AS int) AS total,"
-        " CAST(count(s.task_id) FILTER (WHERE s.status = 'solved' AND s.failure_count = 0"
-        " AND s.total_tries = s.success_count) AS int) AS first_try"
-        " FROM task t LEFT JOIN LATERAL (SELECT * FROM user_task_state s"
-        " WHERE s.user_id = $1 AND s.task_id = t.id) s ON true"
-        " WHERE t.theme_id = wanted.id AND t.active) g"
-        " WHERE NOT EXISTS (SELECT 1 FROM cached WHERE cached.theme_id = wanted.id)),"
-        " stored AS (INSERT INTO user_theme_counts AS u (user_id, theme_id, content_version,"
-        " solved, total, first_try) SELECT $1, theme_id, $11, solved, total, first_try"
-        " FROM counted ON CONFLICT (user_id, theme_id) DO UPDATE SET"
-        " content_version = excluded.content_version, solved = excluded.solved,"
-        " total = excluded.total, first_try = excluded.first_try"
-        " WHERE (u.content_version, u.solved, u.total, u.first_try) IS DISTINCT FROM"
-        " (excluded.content_version, excluded.solved, excluded.total, excluded.first_try))"
-        " SELECT"
-        " (SELECT array_agg(c.o - 1) FROM unnest(CAST($2 AS uuid[]), CAST($3 AS text[]))"
-        " WITH ORDINALITY AS c(badge_id, context_key, o) WHERE EXISTS (SELECT 1"
-        " FROM user_badge ub WHERE ub.user_id = $1 AND ub.badge_id = c.badge_id"
-        " AND ub.context_key = c.context_key)) AS held,"
-        " CASE WHEN $4 THEN (SELECT solved_tasks FROM user_totals WHERE user_id = $1)"
-        " END AS solved_total,"
-        " (SELECT array_agg((SELECT coalesce(sum(d.solved), 0) FROM user_daily_activity d"
-        " WHERE d.user_id = $1 AND d.day > CAST($5 AS date) - x.w AND d.day <= $5) ORDER BY x.o)"
-        " FROM unnest(CAST($6 AS int[])) WITH ORDINALITY AS x(w, o)) AS windows,"
-        " (SELECT array_agg((SELECT count(*) FROM unnest(t.one_try_ms) AS v WHERE v <= x.m)"
-        " ORDER BY x.o) FROM unnest(CAST($7 AS int[])) WITH ORDINALITY AS x(m, o)"
-        " LEFT JOIN user_totals t ON t.user_id = $1) AS fast,"
-        " (SELECT json_agg(json_build_array(n.theme_id, n.solved, n.total, n.first_try))"
-        " FROM (SELECT * FROM cached UNION ALL SELECT * FROM counted) n WHERE n.total > 0)"
-        " AS themes,"
-        " (SELECT json_agg(json_build_array(n.id, coalesce(p.solved_tasks, 0),"
-        " n.total_tasks_cached)) FROM section n LEFT JOIN user_section_progress p"
-        " ON p.user_id = $1 AND p.section_id = n.id WHERE n.id = ANY(CAST($9 AS uuid[])))"
-        " AS sections,"
-        " (SELECT json_agg(json_build_array(n.id, coalesce(p.solved_tasks, 0),"
-        " n.total_tasks_cached)) FROM course n LEFT JOIN user_course_progress p"
-        " ON p.user_id = $1 AND p.course_id = n.id WHERE n.id = ANY(CAST($10 AS uuid[])))"
-        " AS courses",
+        # The statement is a function (migration 0012): it keeps one generic plan.
+        "SELECT * FROM learntrack_badge_facts($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         user_id,
         list(held_badges),
         list(held_contexts),

@@ -22,14 +22,7 @@ def async_url(database_url: str) -> URL:
 def create_engine(
     database_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5000
 ) -> AsyncEngine:
-    """An engine whose connections time out statements after ``statement_timeout_ms``.
-
-    Every statement is prepared (asyncpg) and plans once: PostgreSQL's default re-plans a
-    statement on every execution while its generic plan looks costlier than the custom ones
-    (an ``unnest`` of an array parameter is estimated at 100 rows), which for the attempt's
-    badge-facts statement costs more planning than executing. Our statements are key and
-    range lookups whose best plan does not depend on the values.
-    """
+    """An engine whose connections time out statements after ``statement_timeout_ms``."""
     return create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
@@ -39,7 +32,6 @@ def create_engine(
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
                 "application_name": "learntrack",
-                "plan_cache_mode": "force_generic_plan",
             }
         },
     )
