@@ -153,6 +153,7 @@ async def measure(
             for rules in order:
                 await badge_catalog.activate(engine, catalog, rules)
                 if repeat == 0:
+                    await settle(database.url)
                     census = await badge_census.take(
                         census_engine,
                         plan.census[rules],
@@ -173,6 +174,7 @@ async def measure(
                             census_engine, plan, rules, args, cpu
                         )
                 for side in SIDES:
+                    await settle(database.url)
                     stats = await _side(side, engine, server, plan, rules, repeat).run(
                         args.clients, args.duration, cpu
                     )
@@ -185,6 +187,18 @@ async def measure(
     finally:
         await engine.dispose()
         await census_engine.dispose()
+
+
+async def settle(database_url: str) -> None:
+    """VACUUM ANALYZE and CHECKPOINT before a run: every run starts from tables vacuumed
+    and pages written, and the upkeep of earlier runs' rows (autovacuum, which the CPU meter
+    charges to PostgreSQL, not to other processes) does not land in whichever run follows."""
+    conn = await asyncpg.connect(page_dataset.asyncpg_dsn(database_url))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
 
 
 def _side(
