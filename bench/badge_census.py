@@ -52,8 +52,8 @@ class Census:
     statements: int = 0  # every SQL statement of the attempts (BEGIN/COMMIT not included)
     badge_statements: int = 0  # of which sent by award_for_attempt
     candidates: int = 0  # rules the index gave for the attempt's scopes
-    # Top-level evaluate calls: candidates whose award is not held, except counted rules
-    # found short of their target by one comparison (children not counted).
+    # Top-level evaluate calls: candidates whose award is not held and that a quick check
+    # (RuleType.reached) finds reached (children not counted).
     rules_evaluated: int = 0
     evaluations: int = 0  # (rule, context) pairs evaluated
     awards_offered: int = 0  # earned evaluations sent to INSERT … ON CONFLICT DO NOTHING

@@ -360,7 +360,7 @@ def census_tables(measured: Measured, expected: dict[int, float]) -> str:
             attempt_report.table(CENSUS_COLUMNS, counts),
             "looked up: rules the in-memory index gave a solving attempt (expected: from the"
             " catalog); evaluated: those whose award the learner does not hold yet and that"
-            " are not a counted rule short of its target (one comparison); awards:"
+            " a quick check finds reached (built in full); awards:"
             " earned evaluations offered to the INSERT, rows new; ms/att and CPU: per"
             " attempt (solving or not); badge ms: award_for_attempt per solving attempt;"
             " others: cores other processes used",

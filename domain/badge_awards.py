@@ -123,7 +123,7 @@ def awards_from(
     for rule in rules:
         quick = badge_rules.REGISTRY[rule.type].reached
         if quick is not None and not quick(rule.criteria, facts):
-            continue  # a counted rule short of its target: nothing to build
+            continue  # not reached in any context: no evaluation to build
         for evaluation in badge_rules.evaluate(rule.type, rule.criteria, facts):
             if evaluation.earned:
                 awards.append(

@@ -166,8 +166,8 @@ class RuleType:
     evaluate: Callable[[Any, Facts], list[Evaluation]]
     # What an attempt must have done to possibly change this rule's outcome.
     needs: frozenset[str]
-    # For a rule that counts one number up to a target: whether it is reached, without
-    # building its evaluation (most rules an attempt looks at are not).
+    # Whether the rule is earned in some context, without building its evaluations (most
+    # rules an attempt looks at are not).
     reached: Callable[[Any, Facts], bool] | None = None
 
 
@@ -190,46 +190,85 @@ def _counted(
     )
 
 
-def _composition(require_all: bool) -> Callable[[CompositionCriteria, Facts], list[Evaluation]]:
-    def evaluate(criteria: CompositionCriteria, facts: Facts) -> list[Evaluation]:
-        earned = 0
-        for child_type, parsed in criteria.children():
-            earned += reached(child_type, parsed, facts)
-        target = len(criteria.rules) if require_all else 1
-        return _learner(earned, target)
+def _completion(
+    name: str,
+    criteria: type[ScopedCriteria],
+    scope: str,
+    counts_of: Callable[[Facts], Mapping[uuid.UUID, Counts]],
+    context_name: str,
+    value: Callable[[Counts], int],
+    needs: frozenset[str],
+) -> RuleType:
+    """A rule earned per node (the given one, or any) when ``value`` reaches its total."""
 
-    return evaluate
+    def evaluate(c: Any, f: Facts) -> list[Evaluation]:
+        return _progress(counts_of(f), c.scope_id(), context_name, value)
+
+    def reached(c: Any, f: Facts) -> bool:
+        counts, only = counts_of(f), c.scope_id()
+        for id_ in (only,) if only is not None else counts:
+            n = counts.get(id_)
+            if n is not None and n.total > 0 and value(n) >= n.total:
+                return True
+        return False
+
+    return RuleType(name, criteria, scope, evaluate, needs, reached)
+
+
+def _composition(require_all: bool) -> RuleType:
+    def reached_children(criteria: CompositionCriteria, facts: Facts) -> int:
+        return sum(reached(child_type, parsed, facts) for child_type, parsed in criteria.children())
+
+    def evaluate(criteria: CompositionCriteria, facts: Facts) -> list[Evaluation]:
+        target = len(criteria.rules) if require_all else 1
+        return _learner(reached_children(criteria, facts), target)
+
+    def composed(criteria: CompositionCriteria, facts: Facts) -> bool:
+        if require_all:
+            return all(reached(t, parsed, facts) for t, parsed in criteria.children())
+        return any(reached(t, parsed, facts) for t, parsed in criteria.children())
+
+    name = "all_of" if require_all else "any_of"
+    return RuleType(name, CompositionCriteria, "learner", evaluate, frozenset(), composed)
 
 
 REGISTRY: dict[str, RuleType] = {
     rule.name: rule
     for rule in (
-        RuleType(
+        _completion(
             "section_completed",
             SectionScope,
             "section",
-            lambda c, f: _progress(f.sections, c.section_id, "sectionId", lambda n: n.solved),
+            lambda f: f.sections,
+            "sectionId",
+            lambda n: n.solved,
             frozenset({"sections"}),
         ),
-        RuleType(
+        _completion(
             "course_completed",
             CourseScope,
             "course",
-            lambda c, f: _progress(f.courses, c.course_id, "courseId", lambda n: n.solved),
+            lambda f: f.courses,
+            "courseId",
+            lambda n: n.solved,
             frozenset({"courses"}),
         ),
-        RuleType(
+        _completion(
             "theme_completed",
             ThemeScope,
             "theme",
-            lambda c, f: _progress(f.themes, c.theme_id, "themeId", lambda n: n.solved),
+            lambda f: f.themes,
+            "themeId",
+            lambda n: n.solved,
             frozenset({"themes"}),
         ),
-        RuleType(
+        _completion(
             "perfect_theme",
             ThemeScope,
             "theme",
-            lambda c, f: _progress(f.themes, c.theme_id, "themeId", lambda n: n.first_try),
+            lambda f: f.themes,
+            "themeId",
+            lambda n: n.first_try,
             frozenset({"themes"}),
         ),
         _counted(
@@ -276,8 +315,8 @@ REGISTRY: dict[str, RuleType] = {
             lambda c: c.solves,
             frozenset({"window"}),
         ),
-        RuleType("all_of", CompositionCriteria, "learner", _composition(True), frozenset()),
-        RuleType("any_of", CompositionCriteria, "learner", _composition(False), frozenset()),
+        _composition(require_all=True),
+        _composition(require_all=False),
     )
 }
 
@@ -342,8 +381,7 @@ def evaluate(rule_type: str, criteria: Criteria, facts: Facts) -> list[Evaluatio
 
 
 def reached(rule_type: str, criteria: Criteria, facts: Facts) -> bool:
-    """Whether the rule is earned in some context (a counted rule answers without
-    evaluating)."""
+    """Whether the rule is earned in some context, without building evaluations."""
     rule = REGISTRY[rule_type]
     if rule.reached is not None:
         return rule.reached(criteria, facts)
