@@ -11,7 +11,7 @@ attempt occurred, not when it was processed.
 
 import uuid
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -96,22 +96,25 @@ def _parse(
     )
 
 
+def _node(event: AttemptEvent, scope: str) -> uuid.UUID | None:
+    """The attempt's node in a rule type's scope (None for learner-wide rules)."""
+    nodes = {"section": event.section_id, "course": event.course_id, "theme": event.theme_id}
+    return nodes.get(scope)
+
+
 def candidate_scopes(event: AttemptEvent) -> list[tuple[str, str]]:
-    """The (type, scope_key) pairs whose rules this attempt can affect."""
-    scoped = {
-        "section_completed": event.section_id,
-        "course_completed": event.course_id,
-        "theme_completed": event.theme_id,
-        "perfect_theme": event.theme_id,
-        "solved_total": event.course_id,
-    }
+    """The (type, scope_key) pairs whose rules this attempt can affect: every type's rules
+    about no node in particular, and those about the attempt's section, course or theme."""
     pairs = [(kind, "") for kind in badge_rules.REGISTRY]
-    pairs += [(kind, str(scope)) for kind, scope in scoped.items()]
+    for kind, rule_type in badge_rules.REGISTRY.items():
+        node = _node(event, rule_type.scope)
+        if node is not None:
+            pairs.append((kind, str(node)))
     return pairs
 
 
 def awards_from(
-    rules: list[ParsedRule],
+    rules: Sequence[ParsedRule],
     facts: Facts,
     *,
     user_id: uuid.UUID,
@@ -237,19 +240,34 @@ async def rule_index(conn: AsyncConnection, version: int) -> RuleIndex:
 
 def award_context(event: AttemptEvent, rule: ParsedRule) -> str:
     """The context key an award from ``rule`` would get for this attempt."""
-    return _CONTEXT_OF.get(rule.type, _learner_wide)(event)
+    rule_type = badge_rules.REGISTRY[rule.type]
+    return str(_node(event, rule_type.scope)) if rule_type.per_node else ""
 
 
-def _learner_wide(event: AttemptEvent) -> str:
-    return ""
-
-
-_CONTEXT_OF = {
-    "section_completed": lambda e: str(e.section_id),
-    "course_completed": lambda e: str(e.course_id),
-    "theme_completed": lambda e: str(e.theme_id),
-    "perfect_theme": lambda e: str(e.theme_id),
-}
+def facts_for(
+    event: AttemptEvent,
+    plan: EventPlan,
+    *,
+    themes: dict[uuid.UUID, Counts],
+    sections: dict[uuid.UUID, Counts],
+    courses: dict[uuid.UUID, Counts],
+    solved_total: int,
+    window_counts: dict[int, int],
+    fast_counts: dict[int, int],
+) -> Facts:
+    """The snapshot the plan's rules are evaluated over: the attempt's own section and
+    course counts (from the attempt) and the other facts as counted for the plan."""
+    return Facts(
+        at=event.occurred_at,
+        sections={**sections, event.section_id: event.section},
+        courses={**courses, event.course_id: event.course},
+        themes=themes,
+        longest_streak=event.longest_streak,
+        best_day_solved=event.day_solved_tasks,
+        solved_total=solved_total,
+        window_counts=window_counts,
+        fast_counts=fast_counts,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,13 +299,12 @@ async def event_facts(conn: AsyncConnection, event: AttemptEvent, plan: EventPla
         # json columns arrive decoded (db.raw's codec): [[id, solved, total, first_try?]].
         return {uuid.UUID(id_): Counts(*numbers) for id_, *numbers in found or ()}
 
-    facts = Facts(
-        at=event.occurred_at,
-        sections={**counts(row.sections), event.section_id: event.section},
-        courses={**counts(row.courses), event.course_id: event.course},
+    facts = facts_for(
+        event,
+        plan,
         themes=counts(row.themes),
-        longest_streak=event.longest_streak,
-        best_day_solved=event.day_solved_tasks,
+        sections=counts(row.sections),
+        courses=counts(row.courses),
         solved_total=row.solved_total or 0,
         window_counts=dict(zip(plan.windows, row.windows or [], strict=True)),
         fast_counts=dict(zip(plan.fast, row.fast or [], strict=True)),

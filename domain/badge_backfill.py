@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import badge_queries as q
 from domain import badge_awards, streaks
 from domain.badge_awards import AttemptEvent, ParsedRule
-from domain.badge_facts import Counts, Facts
+from domain.badge_facts import Counts
 
 
 @dataclass
@@ -132,7 +132,6 @@ def replay(
     attempts: Sequence[Any], content: Content, rules: list[ParsedRule], user_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """The awards one learner's attempts earn, in order; each (badge, context) once."""
-    windows = sorted(frozenset().union(*(rule.windows for rule in rules)))
     learner = _Learner(content, sorted(frozenset().union(*(rule.fast for rule in rules))))
     index = badge_awards.RuleIndex.build(0, rules)
     awarded: set[tuple[uuid.UUID, str]] = set()
@@ -157,28 +156,21 @@ def replay(
             content_version=0,
             grew=grew,
         )
-        candidates = index.candidates(event)
-        if not candidates:
+        plan = index.plan(event)
+        if not plan.rules:
             continue
-        refs: set[tuple[str, uuid.UUID]] = set().union(*(rule.scope_refs for rule in candidates))
-        refs |= {("themes", place.theme_id), ("sections", place.section_id)}
-        refs.add(("courses", place.course_id))
-        nodes: dict[str, dict[uuid.UUID, Counts]] = {"themes": {}, "sections": {}, "courses": {}}
-        for kind, node in refs:
-            nodes[kind][node] = learner.counts(kind[:-1], node)
-        facts = Facts(
-            at=attempt.occurred_at,
-            sections=nodes["sections"],
-            courses=nodes["courses"],
-            themes=nodes["themes"],
-            longest_streak=learner.longest_streak,
-            best_day_solved=event.day_solved_tasks,
+        facts = badge_awards.facts_for(
+            event,
+            plan,
+            themes={theme: learner.counts("theme", theme) for theme in plan.themes},
+            sections={section: learner.counts("section", section) for section in plan.sections},
+            courses={course: learner.counts("course", course) for course in plan.courses},
             solved_total=learner.solved_total,
-            window_counts={w: learner.solves_within(attempt.local_day, w) for w in windows},
-            fast_counts=dict(learner.fast),
+            window_counts={w: learner.solves_within(attempt.local_day, w) for w in plan.windows},
+            fast_counts={limit: learner.fast[limit] for limit in plan.fast},
         )
         for award in badge_awards.awards_from(
-            candidates, facts, user_id=user_id, attempt_id=attempt.id, retroactive=True
+            plan.rules, facts, user_id=user_id, attempt_id=attempt.id, retroactive=True
         ):
             key = (award["badge_id"], award["context_key"])
             if key not in awarded:

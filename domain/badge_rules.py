@@ -131,9 +131,6 @@ class CompositionCriteria(Criteria):
             for child in self.rules
         )
 
-    def children(self) -> tuple[tuple[str, Criteria], ...]:
-        return self.parsed_children
-
 
 def _progress(
     counts: Mapping[uuid.UUID, Counts],
@@ -169,6 +166,8 @@ class RuleType:
     # Whether the rule is earned in some context, without building its evaluations (most
     # rules an attempt looks at are not).
     reached: Callable[[Any, Facts], bool] | None = None
+    # Awarded once per node of its scope (context = the node's id) rather than once.
+    per_node: bool = False
 
 
 def _counted(
@@ -212,12 +211,14 @@ def _completion(
                 return True
         return False
 
-    return RuleType(name, criteria, scope, evaluate, needs, reached)
+    return RuleType(name, criteria, scope, evaluate, needs, reached, per_node=True)
 
 
 def _composition(require_all: bool) -> RuleType:
     def reached_children(criteria: CompositionCriteria, facts: Facts) -> int:
-        return sum(reached(child_type, parsed, facts) for child_type, parsed in criteria.children())
+        return sum(
+            reached(child_type, parsed, facts) for child_type, parsed in criteria.parsed_children
+        )
 
     def evaluate(criteria: CompositionCriteria, facts: Facts) -> list[Evaluation]:
         target = len(criteria.rules) if require_all else 1
@@ -225,8 +226,8 @@ def _composition(require_all: bool) -> RuleType:
 
     def composed(criteria: CompositionCriteria, facts: Facts) -> bool:
         if require_all:
-            return all(reached(t, parsed, facts) for t, parsed in criteria.children())
-        return any(reached(t, parsed, facts) for t, parsed in criteria.children())
+            return all(reached(t, parsed, facts) for t, parsed in criteria.parsed_children)
+        return any(reached(t, parsed, facts) for t, parsed in criteria.parsed_children)
 
     name = "all_of" if require_all else "any_of"
     return RuleType(name, CompositionCriteria, "learner", evaluate, frozenset(), composed)
@@ -369,7 +370,7 @@ def needs(rule_type: str, criteria: Criteria) -> frozenset[str]:
     rule = REGISTRY[rule_type]
     if isinstance(criteria, CompositionCriteria):
         found: frozenset[str] = frozenset()
-        for child_type, parsed in criteria.children():
+        for child_type, parsed in criteria.parsed_children:
             found |= needs(child_type, parsed)
         return found
     return rule.needs
@@ -401,7 +402,7 @@ def thresholds(rule_type: str, criteria: Criteria) -> tuple[frozenset[int], froz
     if isinstance(criteria, CompositionCriteria):
         windows: frozenset[int] = frozenset()
         fast: frozenset[int] = frozenset()
-        for child_type, parsed in criteria.children():
+        for child_type, parsed in criteria.parsed_children:
             w, f = thresholds(child_type, parsed)
             windows, fast = windows | w, fast | f
         return windows, fast
@@ -419,7 +420,7 @@ def scope_refs(rule_type: str, criteria: Criteria) -> frozenset[tuple[str, uuid.
     if not isinstance(criteria, CompositionCriteria):
         return frozenset()
     found: set[tuple[str, uuid.UUID]] = set()
-    for child_type, parsed in criteria.children():
+    for child_type, parsed in criteria.parsed_children:
         found |= scope_refs(child_type, parsed)
         if isinstance(parsed, ScopedCriteria) and (id_ := parsed.scope_id()) is not None:
             found.add((_FACT_OF_SCOPE[REGISTRY[child_type].scope], id_))
