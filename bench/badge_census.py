@@ -51,7 +51,7 @@ class Census:
     solving: int = 0  # attempts that ran award_for_attempt
     statements: int = 0  # every SQL statement of the attempts (BEGIN/COMMIT not included)
     badge_statements: int = 0  # of which sent by award_for_attempt
-    candidates: int = 0  # rules the index gave for the attempt's scopes
+    candidates: int = 0  # rules in the attempt's plan (its scopes, the facts it grew)
     # Top-level evaluate calls: candidates whose award is not held and that a quick check
     # (RuleType.reached) finds reached (children not counted).
     rules_evaluated: int = 0
@@ -141,7 +141,7 @@ def _timed_async(
 def _instrumented(probe: _Probe) -> Iterator[None]:
     award = badge_awards.award_for_attempt
     index = badge_awards.rule_index
-    candidates = badge_awards.RuleIndex.candidates
+    plan = badge_awards.RuleIndex.plan
     insert = badge_queries.insert_awards
     from_row = badge_awards.ParsedRule.from_row
     evaluate = badge_rules.evaluate
@@ -167,13 +167,15 @@ def _instrumented(probe: _Probe) -> Iterator[None]:
         probe.add_phase("rule index", time.perf_counter() - started)
         return found
 
-    def candidates_wrapper(self: badge_awards.RuleIndex, event_: Any) -> Any:
+    def plan_wrapper(self: badge_awards.RuleIndex, event_: Any) -> Any:
+        # The plan, not RuleIndex.candidates: plans are kept, so candidates() runs only
+        # for the first attempt of each kind.
         started = time.perf_counter()
-        rules = candidates(self, event_)
+        found = plan(self, event_)
         probe.add_phase("rule index", time.perf_counter() - started)
         if probe.counting:
-            probe.census.candidates += len(rules)
-        return rules
+            probe.census.candidates += len(found.rules)
+        return found
 
     async def insert_wrapper(conn: Any, awards: Sequence[dict[str, Any]]) -> Any:
         started = time.perf_counter()
@@ -214,9 +216,7 @@ def _instrumented(probe: _Probe) -> Iterator[None]:
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(badge_awards, "award_for_attempt", award_wrapper))
         stack.enter_context(mock.patch.object(badge_awards, "rule_index", index_wrapper))
-        stack.enter_context(
-            mock.patch.object(badge_awards.RuleIndex, "candidates", candidates_wrapper)
-        )
+        stack.enter_context(mock.patch.object(badge_awards.RuleIndex, "plan", plan_wrapper))
         stack.enter_context(mock.patch.object(badge_queries, "insert_awards", insert_wrapper))
         stack.enter_context(
             mock.patch.object(badge_awards.ParsedRule, "from_row", classmethod(from_row_wrapper))
