@@ -1,7 +1,6 @@
 """The three sides compared: the floor, the domain layer and the HTTP API."""
 
 import asyncio
-import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -51,14 +50,16 @@ class Side:
         for _ in range(TRIES):
             waited = await loadgen.wait_until_quiet()
             if waited > 0.5:
-                _say(f"{self.name}: waited {waited:.0f} s for other processes' CPU use")
+                loadgen.say(f"{self.name}: waited {waited:.0f} s for other processes' CPU use")
             stats = await self._run_once(clients, duration, cpu)
             others = loadgen.others_cores(stats)
             if best is None or others < loadgen.others_cores(best):
                 best = stats
             if not others > DISTURBED_CORES:  # NaN (no machine meter) counts as clean
                 break
-            _say(f"{self.name}: other processes took {others:.2f} cores during the run; again")
+            loadgen.say(
+                f"{self.name}: other processes took {others:.2f} cores during the run; again"
+            )
         assert best is not None
         return best
 
@@ -77,11 +78,6 @@ class Side:
         finally:
             for client in pool:
                 await client.close()
-
-
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
 
 
 def domain_engine(database_url: str) -> AsyncEngine:

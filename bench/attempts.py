@@ -104,7 +104,9 @@ async def compare(
     try:
         recordings = await attempt_floor.record(engine, plan.floor[0], plan.tasks)
         solved, unsolved = recordings.solved.statements, recordings.unsolved.statements
-        _say(f"recorded the domain's SQL: {len(solved)} statements solved, {len(unsolved)} not")
+        loadgen.say(
+            f"recorded the domain's SQL: {len(solved)} statements solved, {len(unsolved)} not"
+        )
         sides = (
             attempt_sides.floor_side(database.url, plan.tasks, recordings, plan.floor),
             attempt_sides.domain_side(engine, plan.tasks, plan.domain),
@@ -119,7 +121,7 @@ async def compare(
         for clients in args.clients:
             floor, domain, http = [await side.run(clients, args.duration, cpu) for side in sides]
             comparisons.append(attempt_report.Comparison(floor, domain, http))
-            _say(
+            loadgen.say(
                 f"clients={clients}: floor {floor.requests_per_s} att/s, domain"
                 f" {domain.requests_per_s}, HTTP {http.requests_per_s}"
             )
@@ -160,14 +162,14 @@ async def measure_flatness(
         for size in sorted(args.sizes):
             fill = await attempt_dataset.fill_attempts(conn, size, outcome)
             rows = await attempt_dataset.count_attempts(conn)
-            _say(
+            loadgen.say(
                 f"attempt table: {rows:,} rows ({fill.added:,} inserted in {fill.insert_s:.1f} s,"
                 f" VACUUM ANALYZE {fill.vacuum_s:.1f} s, CHECKPOINT {fill.checkpoint_s:.1f} s)"
             )
             repeats = []
             for _ in range(FLATNESS_REPEATS):
                 stats = await side.run(FLATNESS_CLIENTS, args.duration, cpu)
-                _say(f"  {stats.requests_per_s} att/s at {FLATNESS_CLIENTS} clients")
+                loadgen.say(f"  {stats.requests_per_s} att/s at {FLATNESS_CLIENTS} clients")
                 repeats.append(stats)
             runs.append(attempt_report.Flatness(rows, fill, repeats))
         return runs
@@ -238,11 +240,6 @@ def report(
     return "\n".join(parts) + f"\n\nresults: {output}\n"
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # A SIGTERM (timeout, CI) unwinds like Ctrl-C, so the scratch database and the
@@ -254,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         uvloop.run(page_dataset.load(database.url))
         plan = uvloop.run(assign_learners(database.url, max(args.clients)))
-        _say(f"loaded the dataset in {time.perf_counter() - started:.1f} s")
+        loadgen.say(f"loaded the dataset in {time.perf_counter() - started:.1f} s")
         port = server_process.free_port()
         command = (
             server_process.serve_command(port, args.workers)
@@ -266,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             comparisons, recordings = uvloop.run(compare(args, database, plan, server))
         profiled = None
         if py_spy is None:
-            _say("no profile: py-spy not found (pip install py-spy, or set PY_SPY to its path)")
+            loadgen.say(
+                "no profile: py-spy not found (pip install py-spy, or set PY_SPY to its path)"
+            )
         else:
             profiled = uvloop.run(profile_domain(args, database, plan, py_spy))
         flatness = uvloop.run(measure_flatness(args, database, plan, recordings.unsolved.outcome))

@@ -164,7 +164,7 @@ async def measure(
                         cpu=cpu,
                     )
                     measured.census[rules] = census
-                    _say(
+                    loadgen.say(
                         f"{rules} rules: a solving attempt looked up"
                         f" {census.per_solving(census.candidates):.1f} rules, sent"
                         f" {census.per_solving(census.badge_statements):.1f} badge statements"
@@ -179,7 +179,7 @@ async def measure(
                         args.clients, args.duration, cpu
                     )
                     measured.runs[(side, rules)].append(stats)
-                    _say(
+                    loadgen.say(
                         f"{rules} rules, {side}: {stats.requests_per_s} att/s,"
                         f" p50 {stats.p50_ms} ms, p99 {stats.p99_ms} ms"
                     )
@@ -238,7 +238,7 @@ async def profile_census(
         )
 
     path, summary = await badge_profile.profile(census, RESULTS / "badge_rules_profile")
-    _say(f"profile: {path}")
+    loadgen.say(f"profile: {path}")
     return summary
 
 
@@ -467,15 +467,10 @@ def report(
     return "\n".join(parts) + f"\n\nresults: {output}\n"
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.profile and importlib.util.find_spec("pyinstrument") is None:
-        _say("--profile needs pyinstrument: .venv/bin/pip install pyinstrument")
+        loadgen.say("--profile needs pyinstrument: .venv/bin/pip install pyinstrument")
         return 2
     # A SIGTERM (timeout, CI) unwinds like Ctrl-C: the server and the database go away.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -485,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.run(page_dataset.load(database.url))
         plan = uvloop.run(make_plan(database.url, args))
         catalog = uvloop.run(_create_catalog(database.url, plan))
-        _say(
+        loadgen.say(
             f"loaded the dataset and {len(catalog)} rules in {time.perf_counter() - started:.1f} s"
         )
         port = server_process.free_port()

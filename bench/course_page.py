@@ -59,7 +59,7 @@ async def compare(
     floor, api = page_sides.floor_and_api(database.url, dataset, server.base_url)
     difference = await page_sides.first_difference(floor, api)
     if difference:
-        _say(f"WARNING: the floor's page differs from the API's at {difference}")
+        loadgen.say(f"WARNING: the floor's page differs from the API's at {difference}")
     cpu = loadgen.CpuMeter(
         trees={"server": server.pid, "postgres": database.postmaster_pid},
         single={"bench": os.getpid()},
@@ -69,7 +69,7 @@ async def compare(
         floor_stats = await floor.run(clients, args.duration, cpu)
         api_stats = await api.run(clients, args.duration, cpu)
         comparisons.append(page_report.Comparison(floor_stats, api_stats))
-        _say(
+        loadgen.say(
             f"clients={clients}: floor {floor_stats.requests_per_s} req/s,"
             f" learntrack {api_stats.requests_per_s} req/s"
         )
@@ -142,15 +142,10 @@ def _dataset_meta(dataset: page_dataset.Dataset) -> dict[str, int]:
     }
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.profile and importlib.util.find_spec("pyinstrument") is None:
-        _say(
+        loadgen.say(
             "--profile needs pyinstrument, which is not a project dependency.\n"
             "Install it for a local run: .venv/bin/pip install pyinstrument"
         )
@@ -159,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     with page_dataset.scratch_database(os.environ.get("DATABASE_URL")) as database:
         started = time.perf_counter()
         dataset = uvloop.run(page_dataset.load(database.url))
-        _say(f"loaded the dataset in {time.perf_counter() - started:.1f} s")
+        loadgen.say(f"loaded the dataset in {time.perf_counter() - started:.1f} s")
         if args.profile:
             return run_profile(args, database, dataset)
         return run_comparison(args, database, dataset)

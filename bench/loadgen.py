@@ -2,6 +2,7 @@
 
 import asyncio
 import math
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -200,3 +201,9 @@ def _percentile_ms(sorted_seconds: list[float], share: float) -> float:
         return float("nan")
     rank = max(0, math.ceil(share * len(sorted_seconds)) - 1)
     return round(sorted_seconds[rank] * 1000, 2)
+
+
+def say(message: str) -> None:
+    """Progress for the person running a benchmark: stderr, so stdout keeps the report."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()

@@ -196,7 +196,7 @@ async def compare(
                     run = await run_side(
                         connect, side=side, mode=mode, users=users, args=args, admin=admin, cpu=cpu
                     )
-                    _say(_line(run))
+                    loadgen.say(_line(run))
                     runs.append(run)
     finally:
         await admin.close()
@@ -228,15 +228,11 @@ def report(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     with page_dataset.scratch_database(os.environ.get("DATABASE_URL")) as database:
-        _say("loading the dataset ...")
+        loadgen.say("loading the dataset ...")
         dataset = asyncio.run(page_dataset.load(database.url))
         port = server_process.free_port()
         log = RESULTS / "queue_server.log"

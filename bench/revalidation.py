@@ -190,7 +190,7 @@ async def measure(
     for clients in args.clients:
         pair = await run_pair(clients, args.duration, server, dataset, tokens, cpu)
         pairs.append(pair)
-        _say(
+        loadgen.say(
             f"clients={clients}: uncached {pair.uncached.requests_per_s} req/s,"
             f" 304 {pair.revalidated.requests_per_s} req/s"
         )
@@ -233,18 +233,13 @@ def _cores(stats: loadgen.RunStats, group: str) -> str:
     return "n/a" if seconds is None else f"{seconds / stats.seconds:.0%}"
 
 
-def _say(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     with page_dataset.scratch_database(os.environ.get("DATABASE_URL")) as database:
         started = time.perf_counter()
         dataset = uvloop.run(page_dataset.load(database.url))
-        _say(f"loaded the dataset in {time.perf_counter() - started:.1f} s")
+        loadgen.say(f"loaded the dataset in {time.perf_counter() - started:.1f} s")
         port = server_process.free_port()
         command = server_process.uvicorn_command(port)
         log = RESULTS / "revalidation_server.log"
