@@ -7,7 +7,8 @@ aligned to the keys (None or [] for misses). Each batch takes its own pooled con
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -49,22 +50,46 @@ def _badge_progress_loader(
     return DataLoader(batch)
 
 
+class _Batched(Generic[K, V]):
+    """A Loaders attribute: the loader of ``query``, built when first read, then kept."""
+
+    def __init__(self, query: Callable[[Any, Sequence[K]], Awaitable[list[V]]]) -> None:
+        self.query = query
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, loaders: "Loaders", owner: type) -> "DataLoader[K, V]":
+        loader = _loader(loaders._database, self.query)
+        loaders.__dict__[self.name] = loader  # read from the instance from now on
+        return loader
+
+
 class Loaders:
+    """The request's loaders, each built on first use: most requests need only a few (a
+    mutation's payload often none), and a DataLoader costs a few microseconds to build."""
+
     def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
-        self.course_by_id = _loader(database, content_queries.courses_by_id)
-        self.section_by_id = _loader(database, content_queries.sections_by_id)
-        self.theme_by_id = _loader(database, content_queries.themes_by_id)
-        self.task_by_id = _loader(database, content_queries.tasks_by_id)
-        self.sections_by_course = _loader(database, content_queries.sections_by_course)
-        self.themes_by_section = _loader(database, content_queries.themes_by_section)
-        self.tasks_by_theme = _loader(database, content_queries.active_tasks_by_theme)
-        self.course_progress = _loader(database, progress_queries.course_progress_by_user_course)
-        self.course_tree_snapshot = _loader(database, content_queries.course_tree_snapshots)
-        self.course_tree_progress = _loader(database, progress_queries.course_tree_progress)
-        self.section_progress = _loader(database, progress_queries.section_progress_by_user_section)
-        self.theme_progress = _loader(database, progress_queries.theme_progress_by_user_theme)
-        self.task_state = _loader(database, progress_queries.task_state_by_user_task)
-        self.badge_by_id = _loader(database, content_queries.badges_by_id)
-        self.enrollments_by_user = _loader(database, learner_queries.enrollments_by_user)
-        self.rules_by_badge = _loader(database, badge_queries.rules_by_badge)
-        self.badge_progress = _badge_progress_loader(database, clock)
+        self._database = database
+        self._clock = clock
+
+    course_by_id = _Batched(content_queries.courses_by_id)
+    section_by_id = _Batched(content_queries.sections_by_id)
+    theme_by_id = _Batched(content_queries.themes_by_id)
+    task_by_id = _Batched(content_queries.tasks_by_id)
+    sections_by_course = _Batched(content_queries.sections_by_course)
+    themes_by_section = _Batched(content_queries.themes_by_section)
+    tasks_by_theme = _Batched(content_queries.active_tasks_by_theme)
+    course_progress = _Batched(progress_queries.course_progress_by_user_course)
+    course_tree_snapshot = _Batched(content_queries.course_tree_snapshots)
+    course_tree_progress = _Batched(progress_queries.course_tree_progress)
+    section_progress = _Batched(progress_queries.section_progress_by_user_section)
+    theme_progress = _Batched(progress_queries.theme_progress_by_user_theme)
+    task_state = _Batched(progress_queries.task_state_by_user_task)
+    badge_by_id = _Batched(content_queries.badges_by_id)
+    enrollments_by_user = _Batched(learner_queries.enrollments_by_user)
+    rules_by_badge = _Batched(badge_queries.rules_by_badge)
+
+    @cached_property
+    def badge_progress(self) -> "DataLoader[UserKey, list[badge_progress.RuleProgress]]":
+        return _badge_progress_loader(self._database, self._clock)

@@ -112,7 +112,7 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_same_id(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret detail: password=hunter2")
 
-    monkeypatch.setattr(loaders.content_queries, "courses_by_id", broken)
+    monkeypatch.setattr(vars(loaders.Loaders)["course_by_id"], "query", broken)
     from gql.ids import to_global_id
 
     with caplog.at_level(logging.ERROR):

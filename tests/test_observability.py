@@ -120,7 +120,7 @@ async def test_log_lines_are_json_carrying_the_id_of_their_request(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(loaders.content_queries, "courses_by_id", broken)
+    monkeypatch.setattr(vars(loaders.Loaders)["course_by_id"], "query", broken)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())

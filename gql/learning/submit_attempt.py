@@ -122,7 +122,11 @@ async def _payload(
             code=SubmitAttemptErrorCode(result.error.code),
             message=result.error.message,
         )
-    badges = await info.context.loaders.badge_by_id.load_many(list(result.new_badge_ids))
+    badges = (
+        await info.context.loaders.badge_by_id.load_many(list(result.new_badge_ids))
+        if result.new_badge_ids
+        else []
+    )
     return SubmitAttemptSuccess(
         attempt=Attempt.from_row(result.attempt),
         task_state=TaskState.from_row(result.task_state),
