@@ -3,15 +3,19 @@
 ``sub`` is the user's UUID; a ``roles`` claim containing ``admin`` grants admin rights.
 """
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
 from gql.settings import Settings
 
 ADMIN_ROLE = "admin"
+# Verified tokens kept per process: one per active client is plenty.
+VERIFIED_TOKENS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +43,28 @@ def identity_from_header(authorization: str | None, settings: Settings) -> Ident
 
 
 def decode_token(token: str, settings: Settings) -> Identity:
-    """Verify ``token`` with the configured algorithm only; raise InvalidToken otherwise."""
+    """Verify ``token`` with the configured algorithm only; raise InvalidToken otherwise.
+
+    A client sends the same token with every request until it expires, so a verified
+    token's identity is kept (``_verified``); its expiry is checked again on every use.
+    """
     try:
-        claims = jwt.decode(
-            token,
-            settings.jwt_verify_key,
-            algorithms=[settings.jwt_algorithm],
-            options={"require": ["sub", "exp"]},
-        )
+        identity, expires_at = _verified(token, settings.jwt_verify_key, settings.jwt_algorithm)
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("the token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise InvalidToken("the token is not valid") from exc
+    if time.time() >= expires_at:  # PyJWT's test: expired once exp <= now
+        raise InvalidToken("the token has expired")
+    return identity
+
+
+@lru_cache(maxsize=VERIFIED_TOKENS)
+def _verified(token: str, key: str, algorithm: str) -> tuple[Identity, float]:
+    """The identity in a token that verifies now, and its expiry (a Unix time). Raises (and
+    so keeps nothing) for a token that does not verify: a forged or not-yet-valid token is
+    checked again every time."""
+    claims = jwt.decode(token, key, algorithms=[algorithm], options={"require": ["sub", "exp"]})
     try:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError as exc:
@@ -58,7 +72,7 @@ def decode_token(token: str, settings: Settings) -> Identity:
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise InvalidToken("the token's roles claim must be a list of strings")
-    return Identity(user_id=user_id, roles=frozenset(roles))
+    return Identity(user_id=user_id, roles=frozenset(roles)), float(claims["exp"])
 
 
 def mint_token(

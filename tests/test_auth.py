@@ -109,3 +109,35 @@ def test_rs256_tokens_verify_with_the_public_key_only() -> None:
 def test_production_refuses_to_start_without_a_key() -> None:
     with pytest.raises(ValueError, match="JWT"):
         Settings(env="production", jwt_secret=None, jwt_public_key=None)
+
+
+class _Clock:
+    """Stands in for the time module in gql.auth: time() is whatever the test sets."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_a_kept_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    user = uuid.uuid4()
+    token = auth.mint_token(settings, user_id=user, lifetime=timedelta(minutes=10))
+    assert auth.decode_token(token, settings).user_id == user  # verified, and kept
+
+    clock = _Clock(datetime.now(UTC).timestamp() + 11 * 60)
+    monkeypatch.setattr(auth, "time", clock)
+
+    with pytest.raises(auth.InvalidToken, match="expired"):
+        auth.decode_token(token, settings)
+
+
+def test_a_kept_token_is_checked_against_the_key_in_use() -> None:
+    token = auth.mint_token(Settings(), user_id=uuid.uuid4())
+    auth.decode_token(token, Settings())  # verified, and kept under the development secret
+
+    rotated = Settings(jwt_secret="a-rotated-secret-of-sufficient-length!!")
+    with pytest.raises(auth.InvalidToken, match="not valid"):
+        auth.decode_token(token, rotated)
