@@ -180,8 +180,10 @@ class FastPaths(Executor[Any]):
         is_type_of = plan.object_type.is_type_of
         if plan.item_type is None:
             return is_type_of is None or bool(is_type_of(value, None))  # type: ignore[arg-type]
-        return isinstance(value, list) and (
-            is_type_of is None or all(is_type_of(item, None) for item in value)  # type: ignore[arg-type]
+        # A null item (allowed or not) takes the standard path: it completes nulls.
+        return isinstance(value, list) and all(
+            item is not None and (is_type_of is None or is_type_of(item, None))  # type: ignore[arg-type]
+            for item in value
         )
 
     def _complete_nested(

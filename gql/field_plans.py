@@ -133,7 +133,8 @@ def field_plan(parent_type: GraphQLObjectType, field_name: str) -> FieldPlan:
         return None
     leaf_type, non_null = _unwrap(field.type)
     if not is_leaf_type(leaf_type):
-        return None
+        # An object (or list of objects) held as a plain attribute: a mutation's payload.
+        return _nested(definition.python_name, None, field.type)
     unchanged = UNCHANGED.get(leaf_type)
     return Leaf(definition.python_name, leaf_type, non_null, _enum_names(leaf_type), unchanged)
 

@@ -109,6 +109,7 @@ PARENTS = [
         prefetched_best=Leafy(name="b", count=1, maybe=None, kind=Kind.A),
     ),
     Parent(name="nothing", prefetched_kids=None, prefetched_best=None),
+    Parent(name="null kid", prefetched_kids=[Child(value=1), None], prefetched_best=None),
 ]
 
 
@@ -139,6 +140,34 @@ TWINS: dict[str, Any] = {
 }
 
 
+@strawberry.type
+class Plain:
+    """Objects held as plain attributes (no resolver), as a mutation's payload holds them."""
+
+    child: Child | None
+    strict_child: Child
+    children: list[Child]
+    leafy: Leafy | None
+
+
+PLAINS = [
+    Plain(child=Child(value=1), strict_child=Child(value=2), children=[Child(value=3)], leafy=None),
+    Plain(
+        child=None,
+        strict_child=Child(value=None),  # type: ignore[arg-type]
+        children=[Child(value=4), None],  # type: ignore[list-item]
+        leafy=BROKEN[2],
+    ),
+    Plain(
+        child=Leafy(name="wrong type", count=1, maybe=None, kind=Kind.A),  # type: ignore[arg-type]
+        strict_child=None,  # type: ignore[arg-type]
+        children=None,  # type: ignore[arg-type]
+        leafy=BROKEN[0],
+    ),
+    Plain(child={"value": 5}, strict_child=Child(value=6), children=Child(value=7), leafy=None),  # type: ignore[arg-type]
+]
+
+
 class MapContext:
     def __init__(self, **maps: dict[Any, Any]) -> None:
         self.prefetched = maps
@@ -161,6 +190,10 @@ class Query:
     @strawberry.field
     def strict_parents(self) -> list[Parent]:
         return list(PARENTS[:1])
+
+    @strawberry.field
+    def plains(self) -> list[Plain | None]:
+        return list(PLAINS)
 
     @strawberry.field
     def items(self) -> list[Leafy | None]:
@@ -212,6 +245,8 @@ QUERIES = [
     "{ shared { name count maybe ratio kind loud } }",
     "{ shared { kind loud name } }",
     "{ shared { n: name ... on Leafy { count } } }",
+    "{ plains { child { value later } strictChild { value } children { value } } }",
+    "{ plains { leafy { name count loud extra } children { later } } }",
 ]
 
 
