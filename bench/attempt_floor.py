@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
-import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -100,7 +99,7 @@ async def record(
                     now=now,
                     policy=settings.Settings().attempt_policy,
                 )
-                document = orjson.dumps(outcomes.to_json(outcome)).decode()
+                document = outcomes.to_json(outcome)
                 keys = (user_id, attempt.id, task, now, now.date())
                 recordings.append(Recording(list(captured), document, *keys))
     finally:

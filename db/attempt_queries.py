@@ -102,13 +102,13 @@ async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 
 
 async def set_attempt_outcome(
-    conn: AsyncConnection, user_id: uuid.UUID, attempt_id: uuid.UUID, outcome: dict[str, Any]
+    conn: AsyncConnection, user_id: uuid.UUID, attempt_id: uuid.UUID, outcome: str
 ) -> None:
-    """Store what the submission returned, for replays."""
+    """Store what the submission returned (JSON text), for replays."""
     await raw.execute(
         conn,
         "UPDATE user_task_attempt SET outcome = CAST($1 AS jsonb) WHERE user_id = $2 AND id = $3",
-        raw.jsonb(outcome),
+        outcome,
         user_id,
         attempt_id,
     )

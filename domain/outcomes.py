@@ -8,6 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+import orjson
+
 from domain.streaks import Streak
 
 
@@ -75,16 +77,13 @@ class AttemptOutcome:
     replayed: bool
 
 
-def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, datetime | date | uuid.UUID):
-        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+def _other(value: Any) -> Any:
+    # What orjson does not write itself: a NUMERIC column, and asyncpg's UUID (a subclass).
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    return value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _decode(kind: Any, value: Any) -> Any:
@@ -110,10 +109,9 @@ def _decode(kind: Any, value: Any) -> Any:
     return value
 
 
-def to_json(outcome: AttemptOutcome) -> dict[str, Any]:
-    """The outcome as JSON-ready values (ISO dates, string UUIDs)."""
-    encoded: dict[str, Any] = _encode(outcome)
-    return encoded
+def to_json(outcome: AttemptOutcome) -> str:
+    """The outcome as JSON text: objects for the records, ISO dates, string UUIDs."""
+    return orjson.dumps(outcome, default=_other).decode()
 
 
 def from_json(data: dict[str, Any]) -> AttemptOutcome:
