@@ -105,7 +105,8 @@ class RequestLogging:
                 await send({"type": "http.response.body", "body": body})
         finally:
             record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            access_log.info("request", extra={"fields": asdict(record)})
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("request", extra={"fields": asdict(record)})
             if self.observer is not None:
                 self.observer.observe(record)
             current_request.reset(token)
