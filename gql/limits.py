@@ -40,16 +40,43 @@ from gql.settings import Settings
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 
 
-@lru_cache(maxsize=512)
-def _validate(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    rules: tuple[type[ASTValidationRule], ...],
-    hide_suggestions: bool,
-) -> list[GraphQLError]:
-    return validate(
-        schema, document, (*rules, *STRAWBERRY_RULES), hide_suggestions=hide_suggestions
-    )
+class ValidationCache:
+    """Validation results by the document's identity (ParserCache hands out the same
+    DocumentNode for the same text). Not by equality: AST nodes are dataclasses that hash
+    their whole tree, which cost more per request than the rest of this extension."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.hits = self.misses = 0
+        # The schema and document are kept in the entry, so their ids stay theirs.
+        self._entries: dict[
+            tuple[int, int, tuple[type[ASTValidationRule], ...], bool],
+            tuple[GraphQLSchema, DocumentNode, list[GraphQLError]],
+        ] = {}
+
+    def __call__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        rules: tuple[type[ASTValidationRule], ...],
+        hide_suggestions: bool,
+    ) -> list[GraphQLError]:
+        key = (id(schema), id(document), rules, hide_suggestions)
+        found = self._entries.get(key)
+        if found is not None:
+            self.hits += 1
+            return found[2]
+        self.misses += 1
+        errors = validate(
+            schema, document, (*rules, *STRAWBERRY_RULES), hide_suggestions=hide_suggestions
+        )
+        if len(self._entries) >= self.size:
+            del self._entries[next(iter(self._entries))]  # the oldest
+        self._entries[key] = (schema, document, errors)
+        return errors
+
+
+_validate = ValidationCache(512)
 
 
 class Validation(SchemaExtension):

@@ -4,8 +4,11 @@ import logging
 import uuid
 
 import pytest
+from graphql import parse, specified_rules
 
 from gql import limits, loaders
+from gql.schema import build_schema
+from gql.settings import Settings
 from tests.conftest import StatementCounter
 from tests.graphql_client import GraphQLClient, error_codes
 
@@ -138,10 +141,26 @@ async def test_validation_errors_stay_readable(client: GraphQLClient) -> None:
 async def test_a_repeated_document_is_validated_once(client: GraphQLClient) -> None:
     query = "query Repeated { courses(first: 1) { pageInfo { hasNextPage } } }"
     await client.execute(query)
-    before = limits._validate.cache_info()
+    before = (limits._validate.hits, limits._validate.misses)
 
     for _ in range(3):
         await client.execute(query)
 
-    after = limits._validate.cache_info()
-    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
+    after = (limits._validate.hits, limits._validate.misses)
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 0)
+
+
+def test_validation_cache_is_bounded_and_tells_schemas_apart() -> None:
+    first, second = (build_schema(Settings())._schema for _ in range(2))
+    cache = limits.ValidationCache(2)
+    rules = tuple(specified_rules)
+    documents = [parse("{ courses { pageInfo { hasNextPage } } }") for _ in range(3)]
+
+    for document in documents:
+        assert cache(first, document, rules, False) == []
+    assert len(cache._entries) == 2
+    cache(second, documents[-1], rules, False)  # the same document, another schema
+    cache(first, documents[-1], rules, False)
+
+    assert (cache.hits, cache.misses) == (1, 4)
+    assert cache(first, parse("{ nope }"), rules, False)[0].message.startswith("Cannot query")
