@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from graphql import GraphQLObjectType, GraphQLSchema
+from graphql import FragmentSpreadNode, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode
 from graphql.execution.executor import Executor
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
@@ -85,10 +85,30 @@ class FastPaths(Executor[Any]):
         found = cache_.get(key)
         if found is not None:
             return found[1]
-        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, details)
-        plan = None if new_defer_usages else self._selection_plan(object_type, grouped_field_set)
+        shared_key = self._shared_key(object_type, details)
+        shared = _SHARED_SELECTIONS.get(shared_key) if shared_key is not None else None
+        if shared is not None:
+            plan: field_plans.Selection | None = shared[2]
+        else:
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, details)
+            plan = (
+                None if new_defer_usages else self._selection_plan(object_type, grouped_field_set)
+            )
+            if shared_key is not None and plan is not None:
+                _keep(_SHARED_SELECTIONS, shared_key, (object_type, details, plan))
         cache_[key] = (details, plan)
         return plan
+
+    def _shared_key(self, object_type: GraphQLObjectType, details: Any) -> Any:
+        """What names this field group's plan across requests, or None when the plan may
+        depend on the request's variables (directives, fragment variables, @defer)."""
+        if not _fixed_selections(self.operation, self.fragments):
+            return None
+        for detail in details:
+            if detail.defer_usage is not None or detail.fragment_variable_values is not None:
+                return None
+        # The entry keeps the type and the field nodes alive, so their ids stay theirs.
+        return (id(object_type), *(id(detail.node) for detail in details))
 
     def execute_fields(
         self,
@@ -257,6 +277,42 @@ class FastPaths(Executor[Any]):
         except Exception as error:  # noqa: BLE001 - handled exactly as graphql-core does
             self.handle_field_error(error, return_type, details, path)
             return None
+
+
+# Plans of sub-selections shared by requests of the same (cached) document, by the ids of
+# the object type and field nodes: collecting the fields and planning them again cost more
+# per request than completing a mutation's payload with them.
+_SHARED_SELECTIONS: dict[Any, tuple[GraphQLObjectType, Any, field_plans.Selection]] = {}
+# Operations whose field collection never looks at variables, by id (entry keeps the node).
+_FIXED_OPERATIONS: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+SHARED_PLANS = 4096
+
+
+def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= SHARED_PLANS:
+        del cache[next(iter(cache))]  # the oldest
+    cache[key] = value
+
+
+def _fixed_selections(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+    """Whether collecting this operation's fields cannot depend on variables: no directive
+    (@skip, @include, @defer, ...) and no fragment variables anywhere in it."""
+    found = _FIXED_OPERATIONS.get(id(operation))
+    if found is not None:
+        return found[1]
+    fixed = not any(details.variable_signatures for details in fragments.values())
+    stack: list[Any] = [operation, *(details.definition for details in fragments.values())]
+    while fixed and stack:
+        node = stack.pop()
+        if getattr(node, "directives", None) or (
+            isinstance(node, FragmentSpreadNode) and getattr(node, "arguments", None)
+        ):
+            fixed = False
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    _keep(_FIXED_OPERATIONS, id(operation), (operation, fixed))
+    return fixed
 
 
 def _maybe_awaitable(value: Any) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gql import fast_execution
@@ -216,11 +217,14 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     standard = strawberry.Schema(
         query=Query, execution_context_class=StrawberryGraphQLCoreExecutionContext
     )
+    # As the server runs it: ParserCache hands every request of a text the same document,
+    # whose plans are then shared by requests.
     fast = strawberry.Schema(
         query=Query,
         execution_context_class=fast_execution.with_fast_paths(
             StrawberryGraphQLCoreExecutionContext
         ),
+        extensions=[ParserCache],
     )
     fast_execution.shortcut_prefetched(fast._schema)
     return standard, fast
@@ -327,3 +331,37 @@ async def test_shared_object_keeps_leaves_for_a_bounded_number_of_selections() -
 
     kept = getattr(SHARED[0], fast_execution.SHARED)
     assert len(kept) == fast_execution.MAX_SHARED_SELECTIONS
+
+
+VARIABLE_SELECTIONS = [
+    "query($x: Boolean!) { plains { child { value later @include(if: $x) } } }",
+    "query($x: Boolean!) { plains { children { ... on Child @skip(if: $x) { value } later } } }",
+    "query($x: Boolean!) { parents { kids { ...K } } } fragment K on Child { value @skip(if: $x) }",
+]
+
+
+@pytest.mark.parametrize("query", VARIABLE_SELECTIONS)
+async def test_selections_that_depend_on_variables_are_planned_per_request(query: str) -> None:
+    standard, fast = _schemas()
+
+    for x in (True, False, True):
+        variables = {"x": x}
+        expected = _shape(await standard.execute(query, variable_values=variables))
+        actual = _shape(await fast.execute(query, variable_values=variables))
+        assert actual == expected
+
+
+async def test_a_fixed_selection_is_planned_once_for_every_request() -> None:
+    _, fast = _schemas()
+    query = "{ plains { child { value } strictChild { value } } }"
+    before = len(fast_execution._SHARED_SELECTIONS)
+
+    first = _shape(await fast.execute(query))
+    planned = len(fast_execution._SHARED_SELECTIONS)
+    second = _shape(await fast.execute(query))
+
+    assert first == second
+    # child and strictChild (graphql-core collects the root list's items itself); the
+    # second request adds nothing.
+    assert planned - before == 2
+    assert len(fast_execution._SHARED_SELECTIONS) == planned
