@@ -16,12 +16,14 @@ from gql.content.types import Info
 from gql.errors import BadUserInput
 from gql.ids import parse_id
 from gql.learning.types import Attempt, AttemptSource, Streak
+from gql.plain_inputs import plain_fields
 from gql.progress.types import Progress, TaskState
 from gql.queue.types import ReservationErrorCode
 
 MAX_BATCH = 100
 
 
+@plain_fields
 @strawberry.input(description="One attempt at a task, as the client saw it.")
 class SubmitAttemptInput:
     id: uuid.UUID = strawberry.field(
