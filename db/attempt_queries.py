@@ -10,8 +10,6 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from db import raw
 
 PROGRESS_RETURNING = (
@@ -21,7 +19,7 @@ PROGRESS_RETURNING = (
 PERCENT = "CASE WHEN {total} = 0 THEN 0 ELSE least(100, round(100.0 * {solved} / {total}, 2)) END"
 
 
-async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+async def lock_user(conn: raw.Connection, user_id: uuid.UUID) -> None:
     """Take the user's transaction-scoped lock; one user's attempts run one at a time.
 
     Two different users may share a lock key (a 64-bit hash); that only serialises them.
@@ -34,7 +32,7 @@ async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
 
 
 async def start_attempt(
-    conn: AsyncConnection, user_id: uuid.UUID, attempt_id: uuid.UUID, task_id: uuid.UUID | None
+    conn: raw.Connection, user_id: uuid.UUID, attempt_id: uuid.UUID, task_id: uuid.UUID | None
 ) -> Any:
     """What recording an attempt starts from, in one statement after ``lock_user``.
 
@@ -67,13 +65,13 @@ async def start_attempt(
     )
 
 
-async def get_timezone(conn: AsyncConnection, user_id: uuid.UUID) -> str:
+async def get_timezone(conn: raw.Connection, user_id: uuid.UUID) -> str:
     """The user's IANA time zone (the user row must exist)."""
     row = await raw.fetch_one(conn, "SELECT timezone FROM users WHERE id = $1", user_id)
     return str(row.timezone)
 
 
-async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+async def insert_attempt(conn: raw.Connection, values: dict[str, Any]) -> bool:
     """Insert the attempt; False if (user_id, id) already exists."""
     row = await raw.fetch_optional(
         conn,
@@ -102,7 +100,7 @@ async def insert_attempt(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 
 
 async def set_attempt_outcome(
-    conn: AsyncConnection, user_id: uuid.UUID, attempt_id: uuid.UUID, outcome: str
+    conn: raw.Connection, user_id: uuid.UUID, attempt_id: uuid.UUID, outcome: str
 ) -> None:
     """Store what the submission returned (JSON text), for replays."""
     await raw.execute(
@@ -115,7 +113,7 @@ async def set_attempt_outcome(
 
 
 async def ensure_enrollment(
-    conn: AsyncConnection, user_id: uuid.UUID, course_id: uuid.UUID, now: datetime
+    conn: raw.Connection, user_id: uuid.UUID, course_id: uuid.UUID, now: datetime
 ) -> None:
     """Enroll the user in the course unless already enrolled (any status)."""
     await raw.execute(
@@ -129,7 +127,7 @@ async def ensure_enrollment(
 
 
 async def upsert_task_state(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     task_id: uuid.UUID,
@@ -247,7 +245,7 @@ COURSE_PROGRESS_UPSERT = _progress_upsert(
 
 
 async def upsert_section_progress(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     section_id: uuid.UUID,
@@ -262,7 +260,7 @@ async def upsert_section_progress(
 
 
 async def upsert_course_progress(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     course_id: uuid.UUID,
@@ -277,7 +275,7 @@ async def upsert_course_progress(
 
 
 async def complete_enrollment(
-    conn: AsyncConnection, user_id: uuid.UUID, course_id: uuid.UUID, at: datetime
+    conn: raw.Connection, user_id: uuid.UUID, course_id: uuid.UUID, at: datetime
 ) -> None:
     """Mark the enrollment completed (once; the first completion time stays)."""
     await raw.execute(
@@ -291,7 +289,7 @@ async def complete_enrollment(
 
 
 async def upsert_daily_activity(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     attempt_id: uuid.UUID,
@@ -326,7 +324,7 @@ async def upsert_daily_activity(
     )
 
 
-async def get_streak(conn: AsyncConnection, user_id: uuid.UUID) -> Any | None:
+async def get_streak(conn: raw.Connection, user_id: uuid.UUID) -> Any | None:
     """The stored streak row (run ending at last_active_day, longest run), or None."""
     return await raw.fetch_optional(
         conn,
@@ -336,7 +334,7 @@ async def get_streak(conn: AsyncConnection, user_id: uuid.UUID) -> Any | None:
 
 
 async def save_streak(
-    conn: AsyncConnection, user_id: uuid.UUID, current: int, longest: int, last_day: date
+    conn: raw.Connection, user_id: uuid.UUID, current: int, longest: int, last_day: date
 ) -> None:
     await raw.execute(
         conn,
@@ -370,7 +368,7 @@ STREAK_FROM_DAYS = """
 """
 
 
-async def rebuild_streak(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+async def rebuild_streak(conn: raw.Connection, user_id: uuid.UUID) -> None:
     """Rebuild one user's streak from their daily activity (after a late attempt filled a gap)."""
     await raw.execute(
         conn,

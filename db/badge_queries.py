@@ -15,7 +15,7 @@ from db.statements import statement
 RULE_COLUMNS = "r.id, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
 
 
-async def active_rules_with_version(conn: AsyncConnection) -> tuple[int, list[Any]]:
+async def active_rules_with_version(conn: raw.Connection) -> tuple[int, list[Any]]:
     """The content version and, as of it (one statement, one snapshot), the active rules
     of active badges."""
     rows = await raw.fetch(
@@ -177,7 +177,7 @@ async def window_counts(
 
 # Runs for every solving attempt that has rules to evaluate, so it goes to asyncpg directly.
 async def event_facts(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     held_badges: Sequence[uuid.UUID],
@@ -227,7 +227,7 @@ async def event_facts(
 
 
 # Runs for every solving attempt that earns something, so it goes to asyncpg directly.
-async def insert_awards(conn: AsyncConnection, awards: Sequence[dict[str, Any]]) -> list[Any]:
+async def insert_awards(conn: raw.Connection, awards: Sequence[dict[str, Any]]) -> list[Any]:
     """Insert awards; those already held (same user, badge, context) are skipped.
 
     Returns the (user_id, badge_id, context_key) actually inserted.

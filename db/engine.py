@@ -1,5 +1,6 @@
 """Engine setup: one async engine per process, asyncpg underneath."""
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
@@ -7,6 +8,9 @@ from typing import Any, TypeVar
 from sqlalchemy import URL, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
+
+from db import raw
 
 V = TypeVar("V")
 
@@ -51,6 +55,34 @@ class Database:
     def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection in a transaction that commits on success and rolls back on error."""
         return self.engine.begin()
+
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[raw.Transaction]:
+        """A transaction for statements sent through ``db.raw`` only: commits on success,
+        rolls back on error, like ``transaction()``, on a connection of the same pool, but
+        without SQLAlchemy's Connection and Transaction objects (~60 µs of CPU less per
+        transaction, for the hot write paths). A connection whose transaction could not be
+        ended cleanly (an error from COMMIT or ROLLBACK, a cancellation) is discarded, never
+        returned to the pool."""
+        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        clean = False
+        try:
+            driver = pooled.driver_connection
+            assert driver is not None, "a checked-out connection has its driver connection"
+            transaction = driver.transaction()
+            await transaction.start()
+            try:
+                yield raw.Transaction(driver, self.engine.sync_engine)
+            except Exception:
+                await transaction.rollback()
+                clean = True
+                raise
+            await transaction.commit()
+            clean = True
+        finally:
+            if not clean:
+                await asyncio.shield(greenlet_spawn(pooled.invalidate))
+            await asyncio.shield(greenlet_spawn(pooled.close))
 
     @asynccontextmanager
     async def rolled_back(self) -> AsyncIterator[AsyncConnection]:

@@ -222,7 +222,7 @@ async def list_candidates(
 # go to asyncpg directly (db.raw).
 
 
-async def lock_task(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+async def lock_task(conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
     """Wait for, then hold until the end of the transaction, the (user, task) entry lock."""
     await raw.execute(
         conn,
@@ -232,7 +232,7 @@ async def lock_task(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUI
     )
 
 
-async def get_course_policy(conn: AsyncConnection, course_id: uuid.UUID) -> dict[str, Any] | None:
+async def get_course_policy(conn: raw.Connection, course_id: uuid.UUID) -> dict[str, Any] | None:
     """The course's stored queue policy (None: the defaults)."""
     policy: dict[str, Any] | None = await raw.fetch_value(
         conn, "SELECT queue_policy FROM course WHERE id = $1", course_id
@@ -240,9 +240,7 @@ async def get_course_policy(conn: AsyncConnection, course_id: uuid.UUID) -> dict
     return policy
 
 
-async def get_lease(
-    conn: AsyncConnection, user_id: uuid.UUID, lease_token: uuid.UUID
-) -> Any | None:
+async def get_lease(conn: raw.Connection, user_id: uuid.UUID, lease_token: uuid.UUID) -> Any | None:
     """The user's entry that carries ``lease_token`` (in any state), with its task's active flag."""
     return await raw.fetch_optional(
         conn,
@@ -255,7 +253,7 @@ async def get_lease(
     )
 
 
-async def list_reviews(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID) -> list[Any]:
+async def list_reviews(conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> list[Any]:
     """The user's attempts at the task, oldest first (by when they happened)."""
     return await raw.fetch(
         conn,
@@ -267,7 +265,7 @@ async def list_reviews(conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.
 
 
 async def close_entries(
-    conn: AsyncConnection, user_id: uuid.UUID, task_id: uuid.UUID, *, include_expired: bool
+    conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.UUID, *, include_expired: bool
 ) -> None:
     """Mark the task's open entries (and its expired marker, if asked) done."""
     await raw.execute(
@@ -281,7 +279,7 @@ async def close_entries(
 
 
 async def enqueue(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     task_id: uuid.UUID,

@@ -14,9 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import attempt_queries as q
+from db import raw
 from domain import badge_awards, outcomes, streaks, task_queue
 from domain.badge_facts import Counts
 from domain.errors import AttemptRejected
@@ -93,7 +93,7 @@ def validate(attempt: AttemptInput, *, now: datetime, policy: AttemptPolicy) -> 
 
 
 async def record_attempt(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     attempt: AttemptInput,
@@ -183,7 +183,7 @@ async def record_attempt(
 
 
 async def _fold(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     attempt: AttemptInput,
@@ -289,7 +289,7 @@ def _grown_facts(
 
 
 async def _update_streak(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     record: AttemptRecord,
@@ -335,7 +335,7 @@ class AttemptFailure:
 
 
 async def record_attempts(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     attempts: Sequence[AttemptInput],

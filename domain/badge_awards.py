@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import badge_queries as q
+from db import raw
 from domain import badge_rules
 from domain.badge_facts import Counts, Facts
 
@@ -225,7 +225,7 @@ class RuleIndex:
 _indexes: "weakref.WeakKeyDictionary[Engine, RuleIndex]" = weakref.WeakKeyDictionary()
 
 
-async def rule_index(conn: AsyncConnection, version: int) -> RuleIndex:
+async def rule_index(conn: raw.Connection, version: int) -> RuleIndex:
     """The rule index for content ``version``, read again only when the version moved."""
     engine = conn.sync_engine
     index = _indexes.get(engine)
@@ -276,7 +276,7 @@ class EventFacts:
     held: frozenset[int]  # positions (in the rules given) of awards the learner holds
 
 
-async def event_facts(conn: AsyncConnection, event: AttemptEvent, plan: EventPlan) -> EventFacts:
+async def event_facts(conn: raw.Connection, event: AttemptEvent, plan: EventPlan) -> EventFacts:
     """What the plan's rules read, limited to what the attempt touched, and which of their
     awards the learner already holds: one statement."""
     row = await q.event_facts(
@@ -312,7 +312,7 @@ async def event_facts(conn: AsyncConnection, event: AttemptEvent, plan: EventPla
     return EventFacts(facts, frozenset(row.held or ()))
 
 
-async def award_for_attempt(conn: AsyncConnection, event: AttemptEvent) -> tuple[uuid.UUID, ...]:
+async def award_for_attempt(conn: raw.Connection, event: AttemptEvent) -> tuple[uuid.UUID, ...]:
     """Award what this solving attempt earned; returns the badges new to it, each once."""
     plan = (await rule_index(conn, event.content_version)).plan(event)
     if not plan.rules:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from db import queue_queries as q
+from db import raw
 from domain import retry_policy
 
 LEASE_EXPIRED = "LEASE_EXPIRED"
@@ -52,7 +51,7 @@ def lease_problem(lease: Lease | None, *, task_id: uuid.UUID | None, now: dateti
 
 
 async def settle_attempt(
-    conn: AsyncConnection,
+    conn: raw.Connection,
     *,
     user_id: uuid.UUID,
     task_id: uuid.UUID,

@@ -1,6 +1,7 @@
 """db.raw: statements sent straight to asyncpg belong to the SQLAlchemy connection's
 transaction, and read and write values as SQLAlchemy's own statements do."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import raw
+from db.engine import Database
 
 INSERT_USER = "INSERT INTO users (id, timezone) VALUES ($1, $2)"
 
@@ -105,3 +107,63 @@ async def test_fetch_one_and_fetch_optional_refuse_extra_rows(conn: AsyncConnect
     with pytest.raises(LookupError):
         await raw.fetch_optional(conn, many, 2)
     assert (await raw.fetch_one(conn, many, 1)).g == 1
+
+
+async def test_a_write_transaction_commits_on_success_and_rolls_back_on_error(
+    clean_db: AsyncEngine,
+) -> None:
+    database = Database(clean_db)
+    kept, undone = uuid.uuid4(), uuid.uuid4()
+
+    async with database.write_transaction() as conn:
+        await raw.execute(conn, INSERT_USER, kept, "UTC")
+    with pytest.raises(ValueError, match="refused"):
+        async with database.write_transaction() as conn:
+            await raw.execute(conn, INSERT_USER, undone, "UTC")
+            raise ValueError("refused")
+
+    assert (await _user_count(clean_db, kept), await _user_count(clean_db, undone)) == (1, 0)
+    assert clean_db.sync_engine.pool.checkedout() == 0  # both went back to the pool
+
+
+async def test_a_write_transaction_savepoint_undoes_only_its_own_statements(
+    clean_db: AsyncEngine,
+) -> None:
+    kept, undone = uuid.uuid4(), uuid.uuid4()
+
+    async with Database(clean_db).write_transaction() as conn:
+        await raw.execute(conn, INSERT_USER, kept, "UTC")
+        with pytest.raises(ValueError):
+            async with conn.begin_nested():
+                await raw.execute(conn, INSERT_USER, undone, "UTC")
+                raise ValueError("undo this one")
+
+    assert (await _user_count(clean_db, kept), await _user_count(clean_db, undone)) == (1, 0)
+
+
+async def test_a_cancelled_write_transaction_discards_its_connection(
+    clean_db: AsyncEngine,
+) -> None:
+    database = Database(clean_db)
+    user = uuid.uuid4()
+    connections: list[object] = []
+
+    async def slow_insert() -> None:
+        async with database.write_transaction() as conn:
+            connections.append(conn.driver)
+            await raw.execute(conn, INSERT_USER, user, "UTC")
+            await raw.execute(conn, "SELECT pg_sleep(10) AS slept")
+
+    task = asyncio.create_task(slow_insert())
+    while not connections:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert await _user_count(clean_db, user) == 0
+    assert connections[0].is_closed()  # type: ignore[attr-defined]
+    assert clean_db.sync_engine.pool.checkedout() == 0
+    async with database.write_transaction() as conn:  # the pool still serves
+        assert await raw.fetch_value(conn, "SELECT 1 AS one") == 1

@@ -155,7 +155,7 @@ class SubmitAttemptMutation:
         attempt = _to_domain(input)
         result: AttemptOutcome | attempts.AttemptFailure
         try:
-            async with info.context.database.transaction() as conn:
+            async with info.context.database.write_transaction() as conn:
                 result = await attempts.record_attempt(
                     conn,
                     user_id=user_id,
@@ -181,7 +181,7 @@ class SubmitAttemptMutation:
         user_id = info.context.user_id
         if len(inputs) > MAX_BATCH:
             raise BadUserInput(f"a batch holds at most {MAX_BATCH} attempts")
-        async with info.context.database.transaction() as conn:
+        async with info.context.database.write_transaction() as conn:
             results = await attempts.record_attempts(
                 conn,
                 user_id=user_id,
