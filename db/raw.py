@@ -41,10 +41,7 @@ class Transaction:
 Connection = AsyncConnection | Transaction
 
 
-async def _driver(conn: Connection) -> Any:
-    if type(conn) is Transaction:
-        return conn.driver
-    assert isinstance(conn, AsyncConnection)
+async def _driver(conn: AsyncConnection) -> Any:
     sync = conn.sync_connection
     if sync is None or not sync.in_transaction():
         # Outside a SQLAlchemy transaction asyncpg would autocommit each statement, and a
@@ -69,7 +66,7 @@ def _row_class(columns: tuple[str, ...]) -> Any:
 
 async def fetch(conn: Connection, sql: str, *args: Any) -> list[Any]:
     """Every row ``sql`` returns."""
-    driver = await _driver(conn)
+    driver = conn.driver if isinstance(conn, Transaction) else await _driver(conn)
     records = await driver.fetch(sql, *args)
     if not records:
         return []
@@ -87,10 +84,10 @@ async def fetch_optional(conn: Connection, sql: str, *args: Any) -> Any | None:
 
 async def fetch_one(conn: Connection, sql: str, *args: Any) -> Any:
     """The only row ``sql`` returns; none or more than one is an error."""
-    row = await fetch_optional(conn, sql, *args)
-    if row is None:
-        raise LookupError("expected one row, got none")
-    return row
+    rows = await fetch(conn, sql, *args)
+    if len(rows) != 1:
+        raise LookupError(f"expected one row, got {len(rows) or 'none'}")
+    return rows[0]
 
 
 async def fetch_value(conn: Connection, sql: str, *args: Any) -> Any:
@@ -101,7 +98,7 @@ async def fetch_value(conn: Connection, sql: str, *args: Any) -> Any:
 
 async def execute(conn: Connection, sql: str, *args: Any) -> None:
     """Run ``sql`` for its effect."""
-    driver = await _driver(conn)
+    driver = conn.driver if isinstance(conn, Transaction) else await _driver(conn)
     await driver.execute(sql, *args)
 
 
