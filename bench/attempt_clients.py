@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import attempt_dataset
 import raw_http
+from db.engine import Database
 from domain import attempts
 
 # Copied from tests/attempt_helpers.py: submitAttempt with every field of the success payload.
@@ -46,6 +47,7 @@ class DomainClient:
         solved_share: float = attempt_dataset.SOLVED_SHARE,
     ) -> None:
         self.engine = engine  # shared by all clients, configured like the server's
+        self.database = Database(engine)
         self.user_id = user_id
         self.tasks = tasks
         self.policy = policy
@@ -63,8 +65,9 @@ class DomainClient:
             occurred_at=now,
             source="web",
         )
-        # engine.begin() is what the mutation's Database.transaction() returns.
-        async with self.engine.begin() as conn:
+        # The mutation's own transaction (a pooled asyncpg connection, no SQLAlchemy
+        # Connection around it).
+        async with self.database.write_transaction() as conn:
             outcome = await attempts.record_attempt(
                 conn, user_id=self.user_id, attempt=attempt, now=now, policy=self.policy
             )

@@ -118,8 +118,8 @@ def read_stacks(raw: Path) -> tuple[Counter[str], Counter[str]]:
 def _owner(frames: list[str]) -> str:
     if not frames:
         # Seen only on the domain side, never on the floor: py-spy finds no frame to
-        # walk while the thread runs SQLAlchemy's greenlet machinery (two switches per
-        # statement), so these count for SQLAlchemy's asyncio layer.
+        # walk while the thread runs SQLAlchemy's greenlet machinery (the pool's checkout
+        # and return), so these count for SQLAlchemy's asyncio layer.
         return NO_FRAME
     for frame in reversed(frames):
         match = _FRAME.match(frame)
@@ -150,7 +150,7 @@ def breakdown(
     ]
     for label, run in (
         ("floor, unprofiled (bare asyncpg)", floor),
-        ("domain, unprofiled (SQLAlchemy + domain)", domain),
+        ("domain, unprofiled (pool + domain)", domain),
         ("domain, profiled", stats),
     ):
         if run is not None:
