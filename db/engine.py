@@ -41,6 +41,12 @@ def create_engine(
     )
 
 
+async def _discard(pooled: Any) -> None:
+    """Close a pooled connection for good and give its slot back to the pool."""
+    await greenlet_spawn(pooled.invalidate)
+    await greenlet_spawn(pooled.close)
+
+
 class Database:
     """The process's engine, as the layers above see it: batched reads and transactions."""
 
@@ -80,9 +86,12 @@ class Database:
             await transaction.commit()
             clean = True
         finally:
-            if not clean:
-                await asyncio.shield(greenlet_spawn(pooled.invalidate))
-            await asyncio.shield(greenlet_spawn(pooled.close))
+            if clean:
+                # Pool bookkeeping only (the transaction is over): nothing to wait for.
+                await greenlet_spawn(pooled.close)
+            else:
+                # Shielded, so that a cancellation cannot leave the connection half-closed.
+                await asyncio.shield(_discard(pooled))
 
     @asynccontextmanager
     async def rolled_back(self) -> AsyncIterator[AsyncConnection]:
