@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from strawberry.scalars import is_scalar
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import (
+    StrawberryMaybe,
     StrawberryObjectDefinition,
     StrawberryOptional,
     get_object_definition,
@@ -57,7 +58,10 @@ def _plan(
     names = []
     for field in definition.fields:
         field_type = field.resolve_type(type_definition=definition)
-        if isinstance(field_type, StrawberryOptional):
+        # A Maybe field's value is wrapped (Some) by Strawberry: not a plain copy.
+        if isinstance(field_type, StrawberryOptional) and not isinstance(
+            field_type, StrawberryMaybe
+        ):
             field_type = field_type.of_type
         if not (
             is_scalar(field_type, context.scalar_registry)

@@ -73,15 +73,31 @@ async def test_plain_fields_build_what_strawberry_builds(value: dict[str, object
     assert actual.data == expected.data
 
 
-async def test_a_field_that_needs_converting_is_refused() -> None:
-    @strawberry.input
-    class Inner:
-        name: str
+@strawberry.input
+class Inner:
+    name: str
 
-    @plain_fields
-    @strawberry.input
-    class Outer:
-        inner: Inner
+
+@pytest.mark.parametrize("kind", ["input object", "maybe"])
+async def test_a_field_that_needs_converting_is_refused(kind: str) -> None:
+    if kind == "input object":
+
+        @plain_fields
+        @strawberry.input
+        class Outer:
+            inner: Inner
+
+        document = '{ echo(value: { inner: { name: "x" } }) }'
+        field = "Outer.inner"
+    else:
+
+        @plain_fields
+        @strawberry.input
+        class Outer:  # type: ignore[no-redef]
+            inner: strawberry.Maybe[int]
+
+        document = "{ echo(value: { inner: 1 }) }"
+        field = "Outer.inner"
 
     @strawberry.type
     class Query:
@@ -89,9 +105,7 @@ async def test_a_field_that_needs_converting_is_refused() -> None:
         def echo(self, value: Outer) -> str:
             return "never"
 
-    result = await strawberry.Schema(query=Query).execute(
-        '{ echo(value: { inner: { name: "x" } }) }'
-    )
+    result = await strawberry.Schema(query=Query).execute(document)
 
     assert result.errors is not None
-    assert "Outer.inner is not a scalar or an enum" in str(result.errors[0].original_error)
+    assert f"{field} is not a scalar or an enum" in str(result.errors[0].original_error)
