@@ -16,9 +16,10 @@ many times what reading an attribute costs. Two kinds of field skip that machine
 Each selection is planned once per request (gql/field_plans.py), and an object field's
 sub-selection once per document when collecting it cannot depend on variables: the objects
 of a list, and the nested objects they hold, are completed by looping over that plan,
-without graphql-core collecting their fields again for each one. Objects marked with ``share`` (a cached course
-tree's nodes, constants) never change, so the plain leaves a selection starts with are
-serialized once per selection and kept on the object; a request copies them.
+without graphql-core collecting their fields again for each one. Objects marked with
+``share`` (a cached course tree's nodes, constants) never change, so the plain leaves a
+selection starts with are serialized once per selection and kept on the object; a request
+copies them.
 
 A value that would produce an error (null in a non-null leaf, a value the scalar refuses, an
 object of the wrong type) takes the standard path, so data, errors and paths are exactly
