@@ -15,15 +15,13 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     ValidationContext,
+    parse,
     validate,
 )
 from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
     max_aliases,
     query_depth_limiter,
@@ -80,10 +78,31 @@ _validate = ValidationCache(512)
 
 
 class Validation(SchemaExtension):
-    """Validates once per distinct document, optionally without "Did you mean" hints."""
+    """Parses (bounded, cached) and validates (once per distinct document, with the
+    server's rules, optionally without "Did you mean" hints), in one hook per stage.
 
-    def __init__(self, *, hide_suggestions: bool) -> None:
+    One extension rather than Strawberry's MaxTokensLimiter, ParserCache and
+    AddValidationRules: Strawberry wraps every hook of every extension in a context manager
+    per request, which cost a small query ~20% of its time.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tokens: int,
+        rules: tuple[type[ASTValidationRule], ...],
+        hide_suggestions: bool,
+    ) -> None:
+        self.max_tokens = max_tokens
+        self.rules = rules
         self.hide_suggestions = hide_suggestions
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        if context.query:  # without one, Strawberry raises MissingQueryError
+            context.graphql_document = _parse(context.query, **context.parse_options)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -91,7 +110,7 @@ class Validation(SchemaExtension):
         errors = _validate(
             context.schema._schema,
             context.graphql_document,
-            tuple(context.validation_rules),
+            (*context.validation_rules, *self.rules),
             self.hide_suggestions,
         )
         # Strawberry would run the first operation; the spec's GetOperation() refuses. The
@@ -101,6 +120,11 @@ class Validation(SchemaExtension):
             errors = [*errors, GraphQLError(AMBIGUOUS_OPERATION)]
         context.pre_execution_errors = errors
         yield
+
+
+# Parsed documents by text (and parse options): the same DocumentNode for every request of
+# a text, which the validation cache and the shared execution plans rely on.
+_parse = lru_cache(maxsize=512)(parse)
 
 
 AMBIGUOUS_OPERATION = "Must provide operation name if query contains multiple operations."
@@ -166,7 +190,12 @@ def execution_context_class(settings: Settings) -> type[StrawberryGraphQLCoreExe
 
 @lru_cache(maxsize=64)
 def _rules(
-    max_depth: int, max_alias_count: int, max_directives: int, max_cost: int, list_size: int
+    max_depth: int,
+    max_alias_count: int,
+    max_directives: int,
+    max_cost: int,
+    list_size: int,
+    introspection: bool,
 ) -> tuple[type[ASTValidationRule], ...]:
     # One set of rule classes per configuration: validation results are cached by rule
     # class, and Strawberry's QueryDepthLimiter and MaxAliasesLimiter extensions, built per
@@ -176,6 +205,7 @@ def _rules(
         max_aliases.create_validator(max_alias_count),
         max_directives_rule(max_directives),
         query_cost_rule(max_cost, list_size),
+        *(() if introspection else (NoSchemaIntrospectionCustomRule,)),
     )
 
 
@@ -187,17 +217,18 @@ def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]
         settings.max_directives,
         settings.max_cost,
         settings.cost_list_size,
+        settings.introspection_enabled,
     )
     extensions: list[Callable[[], SchemaExtension]] = [
         ErrorPolicy,
-        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(ParserCache, maxsize=512),
-        partial(AddValidationRules, list(rules)),
-        partial(Validation, hide_suggestions=not settings.suggestions_enabled),
+        partial(
+            Validation,
+            max_tokens=settings.max_tokens,
+            rules=rules,
+            hide_suggestions=not settings.suggestions_enabled,
+        ),
         OperationRecorder,
     ]
-    if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection)
     if not settings.suggestions_enabled:
         extensions.append(HideSuggestions)
     return extensions
