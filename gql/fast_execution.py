@@ -112,6 +112,26 @@ class FastPaths(Executor[Any]):
         # The entry keeps the type and the field nodes alive, so their ids stay theirs.
         return (id(object_type), *(id(detail.node) for detail in details))
 
+    def collect_and_execute_subfields(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # An object graphql-core completes itself (a resolver's result, a union's member):
+        # its sub-selection's plan, shared by the requests of a fixed document, instead of
+        # collecting its fields again.
+        manager = self.middleware_manager
+        if position_context is None and not (manager is not None and manager.middlewares):
+            selection = self._subselection(return_type, field_details_list, None)
+            if selection is not None:
+                return self._execute_selection(return_type, result, path, selection, None)
+        return super().collect_and_execute_subfields(
+            return_type, field_details_list, path, result, position_context
+        )
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,

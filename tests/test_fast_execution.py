@@ -361,7 +361,7 @@ async def test_a_fixed_selection_is_planned_once_for_every_request() -> None:
     second = _shape(await fast.execute(query))
 
     assert first == second
-    # child and strictChild (graphql-core collects the root list's items itself); the
-    # second request adds nothing.
-    assert planned - before == 2
+    # The root list's items (Plain), then child and strictChild; the second request adds
+    # nothing.
+    assert planned - before == 3
     assert len(fast_execution._SHARED_SELECTIONS) == planned
