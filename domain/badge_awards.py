@@ -124,8 +124,7 @@ def awards_from(
     """Award rows for every rule earned on ``facts`` (existing ones are skipped on insert)."""
     awards = []
     for rule in rules:
-        quick = badge_rules.REGISTRY[rule.type].reached
-        if quick is not None and not quick(rule.criteria, facts):
+        if not badge_rules.reached(rule.type, rule.criteria, facts):
             continue  # not reached in any context: no evaluation to build
         for evaluation in badge_rules.evaluate(rule.type, rule.criteria, facts):
             if evaluation.earned:
@@ -246,7 +245,6 @@ def award_context(event: AttemptEvent, rule: ParsedRule) -> str:
 
 def facts_for(
     event: AttemptEvent,
-    plan: EventPlan,
     *,
     themes: dict[uuid.UUID, Counts],
     sections: dict[uuid.UUID, Counts],
@@ -255,8 +253,8 @@ def facts_for(
     window_counts: dict[int, int],
     fast_counts: dict[int, int],
 ) -> Facts:
-    """The snapshot the plan's rules are evaluated over: the attempt's own section and
-    course counts (from the attempt) and the other facts as counted for the plan."""
+    """The snapshot an attempt's rules are evaluated over: the attempt's own section and
+    course counts (from the attempt) and the other facts as counted for its plan."""
     return Facts(
         at=event.occurred_at,
         sections={**sections, event.section_id: event.section},
@@ -301,7 +299,6 @@ async def event_facts(conn: raw.Connection, event: AttemptEvent, plan: EventPlan
 
     facts = facts_for(
         event,
-        plan,
         themes=counts(row.themes),
         sections=counts(row.sections),
         courses=counts(row.courses),

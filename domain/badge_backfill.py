@@ -161,7 +161,6 @@ def replay(
             continue
         facts = badge_awards.facts_for(
             event,
-            plan,
             themes={theme: learner.counts("theme", theme) for theme in plan.themes},
             sections={section: learner.counts("section", section) for section in plan.sections},
             courses={course: learner.counts("course", course) for course in plan.courses},
