@@ -165,7 +165,7 @@ class RuleType:
     needs: frozenset[str]
     # Whether the rule is earned in some context, without building its evaluations (most
     # rules an attempt looks at are not).
-    reached: Callable[[Any, Facts], bool] | None = None
+    reached: Callable[[Any, Facts], bool]
     # Awarded once per node of its scope (context = the node's id) rather than once.
     per_node: bool = False
 
@@ -215,22 +215,21 @@ def _completion(
 
 
 def _composition(require_all: bool) -> RuleType:
+    """Earned when all (or any one) of the children are reached."""
+
     def reached_children(criteria: CompositionCriteria, facts: Facts) -> int:
         return sum(
             reached(child_type, parsed, facts) for child_type, parsed in criteria.parsed_children
         )
 
-    def evaluate(criteria: CompositionCriteria, facts: Facts) -> list[Evaluation]:
-        target = len(criteria.rules) if require_all else 1
-        return _learner(reached_children(criteria, facts), target)
-
-    def composed(criteria: CompositionCriteria, facts: Facts) -> bool:
-        if require_all:
-            return all(reached(t, parsed, facts) for t, parsed in criteria.parsed_children)
-        return any(reached(t, parsed, facts) for t, parsed in criteria.parsed_children)
-
-    name = "all_of" if require_all else "any_of"
-    return RuleType(name, CompositionCriteria, "learner", evaluate, frozenset(), composed)
+    return _counted(
+        "all_of" if require_all else "any_of",
+        CompositionCriteria,
+        "learner",
+        reached_children,
+        lambda criteria: len(criteria.rules) if require_all else 1,
+        frozenset(),
+    )
 
 
 REGISTRY: dict[str, RuleType] = {
@@ -383,10 +382,7 @@ def evaluate(rule_type: str, criteria: Criteria, facts: Facts) -> list[Evaluatio
 
 def reached(rule_type: str, criteria: Criteria, facts: Facts) -> bool:
     """Whether the rule is earned in some context, without building evaluations."""
-    rule = REGISTRY[rule_type]
-    if rule.reached is not None:
-        return rule.reached(criteria, facts)
-    return any(e.earned for e in rule.evaluate(criteria, facts))
+    return REGISTRY[rule_type].reached(criteria, facts)
 
 
 def scope_key(rule_type: str, criteria: Criteria) -> str:
