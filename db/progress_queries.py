@@ -4,14 +4,13 @@ Every query filters by user id first, so under Citus each one routes to the user
 """
 
 import uuid
-from collections import namedtuple
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 from sqlalchemy import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import raw
 from db.statements import statement
 
 UserKey = tuple[uuid.UUID, uuid.UUID]
@@ -100,15 +99,10 @@ async def task_state_by_user_task(
 KEYS = "unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, course_id)"
 
 
-@cache
-def _row_class(columns: tuple[str, ...]) -> Any:
-    return namedtuple("Row", columns)
-
-
 def _named_tuples(result: CursorResult[Any]) -> list[Any]:
-    # Reading an attribute of SQLAlchemy's Row costs ~0.2 µs, of a named tuple ~0.03 µs,
-    # and a course page reads a dozen of each of ~500 task states (~1 ms per page).
-    make = _row_class(tuple(result.keys()))._make
+    # A course page reads a dozen attributes of each of ~500 task states: as named tuples
+    # (db.raw's rows) rather than SQLAlchemy Rows that is ~1 ms less per page.
+    make = raw.row_maker(result.keys())
     return [make(row) for row in result]
 
 
