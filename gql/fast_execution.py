@@ -52,6 +52,12 @@ class FastPaths(Executor[Any]):
     # (schema id, type name, field name) -> plan; the schema outlives every request.
     _plans: dict[tuple[int, str, str], field_plans.FieldPlan] = {}
 
+    @property
+    def _hooked(self) -> bool:
+        """Whether a resolve hook (middleware) must see every field: no shortcuts then."""
+        manager = self.middleware_manager
+        return manager is not None and bool(manager.middlewares)
+
     def _field_plan(self, parent_type: GraphQLObjectType, field_name: str) -> Any:
         key = (id(self.schema), parent_type.name, field_name)
         try:
@@ -123,9 +129,8 @@ class FastPaths(Executor[Any]):
         # An object graphql-core completes itself (a resolver's result, a union's member):
         # its sub-selection's plan, shared by the requests of a fixed document, instead of
         # collecting its fields again.
-        manager = self.middleware_manager
-        if position_context is None and not (manager is not None and manager.middlewares):
-            selection = self._subselection(return_type, field_details_list, None)
+        if not self._hooked:
+            selection = self._subselection(return_type, field_details_list, position_context)
             if selection is not None:
                 return self._execute_selection(return_type, result, path, selection, None)
         return super().collect_and_execute_subfields(
@@ -140,9 +145,7 @@ class FastPaths(Executor[Any]):
         grouped_field_set: dict[str, Any],
         position_context: Any,
     ) -> Any:
-        manager = self.middleware_manager
-        if manager is not None and manager.middlewares:
-            # A resolve hook (middleware) must see every field: no shortcuts then.
+        if self._hooked:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
