@@ -8,11 +8,12 @@ error" and an error id that is also in the server log next to the traceback.
 import logging
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionContext
 
 log = logging.getLogger(__name__)
 
@@ -75,34 +76,32 @@ def _classify(error: GraphQLError) -> GraphQLError:
     return _masked(error)
 
 
-class ErrorPolicy(SchemaExtension):
-    """Gives every error a code and masks the unexpected ones."""
+@contextmanager
+def error_policy(context: ExecutionContext) -> Iterator[None]:
+    """Around one operation: gives every error a code and masks the unexpected ones."""
+    try:
+        yield
+    except GraphQLError as error:
+        # A parse failure passes through the operation hooks on its way out.
+        _classify(error)
+        raise
+    except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
+        raise  # The HTTP layer answers these (405 for a mutation over GET).
+    except Exception as error:
+        # A bug before execution (an extension, a validation rule): Strawberry would
+        # show its message; mask it like any other unexpected error.
+        raise _masked(GraphQLError(str(error), original_error=error)) from error
+    # Strawberry lists execution errors in pre_execution_errors too: classify each
+    # error once, or a masked one is logged twice under two different ids.
+    classified: dict[int, GraphQLError] = {}
 
-    def on_operation(self) -> Iterator[None]:
-        try:
-            yield
-        except GraphQLError as error:
-            # A parse failure passes through the operation hooks on its way out.
-            _classify(error)
-            raise
-        except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
-            raise  # The HTTP layer answers these (405 for a mutation over GET).
-        except Exception as error:
-            # A bug before execution (an extension, a validation rule): Strawberry would
-            # show its message; mask it like any other unexpected error.
-            raise _masked(GraphQLError(str(error), original_error=error)) from error
-        context = self.execution_context
-        # Strawberry lists execution errors in pre_execution_errors too: classify each
-        # error once, or a masked one is logged twice under two different ids.
-        classified: dict[int, GraphQLError] = {}
+    def once(found: GraphQLError) -> GraphQLError:
+        if id(found) not in classified:
+            classified[id(found)] = _classify(found)
+        return classified[id(found)]
 
-        def once(found: GraphQLError) -> GraphQLError:
-            if id(found) not in classified:
-                classified[id(found)] = _classify(found)
-            return classified[id(found)]
-
-        for found in context.pre_execution_errors or ():
-            once(found)
-        result = context.result
-        if result is not None and result.errors:
-            result.errors = [once(found) for found in result.errors]
+    for found in context.pre_execution_errors or ():
+        once(found)
+    result = context.result
+    if result is not None and result.errors:
+        result.errors = [once(found) for found in result.errors]

@@ -10,14 +10,13 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from gql.http_errors import error_body
 
@@ -112,16 +111,12 @@ class RequestLogging:
             current_request.reset(token)
 
 
-class OperationRecorder(SchemaExtension):
+def record_operation(context: ExecutionContext) -> None:
     """Notes the operation's name and type on the request record once the query parsed."""
-
-    def on_validate(self) -> Iterator[None]:
-        record = current_request.get()
-        if record is not None:
-            context = self.execution_context
-            try:
-                record.operation_name = context.operation_name
-                record.operation_type = context.operation_type.value
-            except RuntimeError:
-                pass  # No single operation to name: validation reports it.
-        yield
+    record = current_request.get()
+    if record is not None:
+        try:
+            record.operation_name = context.operation_name
+            record.operation_type = context.operation_type.value
+        except RuntimeError:
+            pass  # No single operation to name: validation reports it.

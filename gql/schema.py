@@ -36,7 +36,7 @@ class Mutation(
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
-        # ErrorPolicy logs what deserves a log line (masked errors, with their id);
+        # error_policy logs what deserves a log line (masked errors, with their id);
         # client errors are answers, not incidents.
         return None
 
