@@ -13,6 +13,7 @@ from gql.learning.enrollment import EnrollmentMutation
 from gql.learning.submit_attempt import SubmitAttemptMutation
 from gql.limits import execution_context_class, schema_extensions
 from gql.queue.schema import QueueMutation
+from gql.scalars import SCALAR_OVERRIDES
 from gql.settings import Settings
 from gql.viewer.schema import ViewerQuery
 from gql.viewer.update_viewer import UpdateViewerMutation
@@ -48,6 +49,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[Course, Section, Theme, Task, Badge, BadgeRule],
         extensions=schema_extensions(settings),
+        scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=fast_execution.with_fast_paths(
             execution_context_class(settings)  # type: ignore[arg-type]
         ),
