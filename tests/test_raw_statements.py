@@ -2,13 +2,16 @@
 transaction, and read and write values as SQLAlchemy's own statements do."""
 
 import asyncio
+import logging
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from db import engine as db_engine
 from db import raw
 from db.engine import Database
 
@@ -167,3 +170,61 @@ async def test_a_cancelled_write_transaction_discards_its_connection(
     assert clean_db.sync_engine.pool.checkedout() == 0
     async with database.write_transaction() as conn:  # the pool still serves
         assert await raw.fetch_value(conn, "SELECT 1 AS one") == 1
+
+
+class _GreenletCounter:
+    """Counts the pool operations db.engine runs in a greenlet."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        spawn = db_engine.greenlet_spawn
+
+        async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return await spawn(fn, *args, **kwargs)
+
+        monkeypatch.setattr(db_engine, "greenlet_spawn", counting)
+
+
+async def test_a_write_transaction_gives_its_connection_back_without_a_greenlet(
+    clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(clean_db)
+    counter = _GreenletCounter(monkeypatch)
+    users = [uuid.uuid4() for _ in range(5)]
+
+    for user in users:
+        async with database.write_transaction() as conn:
+            await raw.execute(conn, INSERT_USER, user, "UTC")
+
+    assert counter.calls == len(users)  # the checkouts only
+    assert [await _user_count(clean_db, user) for user in users] == [1] * 5
+    assert clean_db.sync_engine.pool.checkedout() == 0
+
+
+@pytest.mark.filterwarnings("error")
+async def test_connections_beyond_the_pool_size_are_closed_in_a_greenlet(
+    database_url: str, clean_db: AsyncEngine, caplog: Any
+) -> None:
+    engine = create_async_engine(db_engine.async_url(database_url), pool_size=1, max_overflow=2)
+    database = Database(engine)
+    users = [uuid.uuid4() for _ in range(3)]
+    opened: list[Any] = []
+
+    async def insert(user: uuid.UUID) -> None:
+        async with database.write_transaction() as conn:
+            opened.append(conn.driver)
+            await raw.execute(conn, INSERT_USER, user, "UTC")
+            await raw.execute(conn, "SELECT pg_sleep(0.2) AS slept")
+
+    try:
+        with caplog.at_level(logging.WARNING):
+            await asyncio.gather(*(insert(user) for user in users))
+        pool = engine.sync_engine.pool
+        assert (pool.checkedout(), pool.checkedin()) == (0, 1)
+        assert len({id(driver) for driver in opened}) == 3
+        assert sum(driver.is_closed() for driver in opened) == 2  # the overflow ones
+    finally:
+        await engine.dispose()
+    assert [await _user_count(clean_db, user) for user in users] == [1] * 3
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
