@@ -16,17 +16,18 @@ from typing import Any
 
 import orjson
 import strawberry
+from graphql import ExecutionResult
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from domain import data_versions
 from gql import graphiql, graphql_request, media_types, revalidation
 from gql.context import Context
 from gql.http_errors import RequestRefused, error_body, refusal_response
+from gql.operations import Operations
 from gql.persisted_queries import PersistedQueries, PersistedQueryUnavailable, sha256_hex
 from gql.request_log import current_request
 from gql.settings import Settings
@@ -44,6 +45,7 @@ class GraphQLEndpoint:
         self.schema = schema
         self.settings = settings
         self.make_context = make_context
+        self.operations = Operations(schema, settings)
         self.limits = graphql_request.RequestLimits.from_settings(settings)
         self.persisted_queries = PersistedQueries(
             max_entries=settings.apq_cache_entries, max_chars=settings.apq_cache_chars
@@ -119,12 +121,12 @@ class GraphQLEndpoint:
             if current is not None:
                 return revalidation.not_modified(current)
         try:
-            result = await self.schema.execute(
+            result = await self.operations.run(
                 query,
-                variable_values=parsed.variables,
-                context_value=context,
+                variables=parsed.variables,
                 operation_name=parsed.operation_name,
-                allowed_operation_types=only or QUERIES_AND_MUTATIONS,
+                context=context,
+                allowed=only or QUERIES_AND_MUTATIONS,
             )
         except InvalidOperationTypeError as exc:
             if only is not None and exc.operation_type == OperationType.MUTATION:

@@ -7,13 +7,8 @@ error" and an error id that is also in the server log next to the traceback.
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from graphql import GraphQLError
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionContext
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +51,6 @@ def _masked(error: GraphQLError) -> GraphQLError:
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
-    # In place: on a parse failure Strawberry answers with the same error objects it
-    # shows the extensions, but in another list.
     if not (error.extensions and "code" in error.extensions):
         error.extensions = {**(error.extensions or {}), "code": code}
     return error
@@ -76,32 +69,7 @@ def _classify(error: GraphQLError) -> GraphQLError:
     return _masked(error)
 
 
-@contextmanager
-def error_policy(context: ExecutionContext) -> Iterator[None]:
-    """Around one operation: gives every error a code and masks the unexpected ones."""
-    try:
-        yield
-    except GraphQLError as error:
-        # A parse failure passes through the operation hooks on its way out.
-        _classify(error)
-        raise
-    except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
-        raise  # The HTTP layer answers these (405 for a mutation over GET).
-    except Exception as error:
-        # A bug before execution (an extension, a validation rule): Strawberry would
-        # show its message; mask it like any other unexpected error.
-        raise _masked(GraphQLError(str(error), original_error=error)) from error
-    # Strawberry lists execution errors in pre_execution_errors too: classify each
-    # error once, or a masked one is logged twice under two different ids.
-    classified: dict[int, GraphQLError] = {}
-
-    def once(found: GraphQLError) -> GraphQLError:
-        if id(found) not in classified:
-            classified[id(found)] = _classify(found)
-        return classified[id(found)]
-
-    for found in context.pre_execution_errors or ():
-        once(found)
-    result = context.result
-    if result is not None and result.errors:
-        result.errors = [once(found) for found in result.errors]
+def apply_error_policy(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """Every error with a code: client errors as they are, parse and validation errors
+    readable, anything else masked (and logged with its id)."""
+    return [_classify(error) for error in errors]

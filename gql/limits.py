@@ -5,8 +5,7 @@ All of them run before execution, so a rejected query never reaches a resolver.
 """
 
 import re
-from collections.abc import Callable, Iterator
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -18,22 +17,16 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     ValidationContext,
-    parse,
-    validate,
+    specified_rules,
 )
-from strawberry.extensions import (
-    SchemaExtension,
-    max_aliases,
-    query_depth_limiter,
-)
+from graphql import parse as parse_document
+from graphql import validate as validate_document
+from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
-from strawberry.types import ExecutionContext
 
-from gql.errors import error_policy
 from gql.query_cost import query_cost_rule
-from gql.request_log import record_operation
 from gql.settings import Settings
 
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
@@ -42,7 +35,7 @@ STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 class ValidationCache:
     """Validation results by the document's identity (ParserCache hands out the same
     DocumentNode for the same text). Not by equality: AST nodes are dataclasses that hash
-    their whole tree, which cost more per request than the rest of this extension."""
+    their whole tree, which cost more per request than validating from the cache."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -66,7 +59,7 @@ class ValidationCache:
             self.hits += 1
             return found[2]
         self.misses += 1
-        errors = validate(
+        errors = validate_document(
             schema, document, (*rules, *STRAWBERRY_RULES), hide_suggestions=hide_suggestions
         )
         if len(self._entries) >= self.size:
@@ -78,66 +71,31 @@ class ValidationCache:
 _validate = ValidationCache(512)
 
 
-class RequestPolicies(SchemaExtension):
-    """The server's policies around every request, in one extension: the error policy
-    around the operation; parsing (bounded, cached); validation (once per distinct
-    document, with the server's rules, optionally without "Did you mean" hints); the
-    operation's name on the request record; and hints cut off any message still carrying
-    one.
-
-    One extension rather than one per policy (and rather than Strawberry's
-    MaxTokensLimiter, ParserCache and AddValidationRules): Strawberry wraps every hook of
-    every extension in a context manager per request, which cost a small query ~20% of its
-    time with seven of them and ~4% with four.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_tokens: int,
-        rules: tuple[type[ASTValidationRule], ...],
-        hide_suggestions: bool,
-    ) -> None:
-        self.max_tokens = max_tokens
-        self.rules = rules
-        self.hide_suggestions = hide_suggestions
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        with error_policy(context):
-            yield
-            if self.hide_suggestions:
-                _cut_suggestions(context)
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        context.parse_options["max_tokens"] = self.max_tokens
-        if context.query:  # without one, Strawberry raises MissingQueryError
-            context.graphql_document = _parse(context.query, **context.parse_options)
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        assert context.graphql_document is not None
-        errors = _validate(
-            context.schema._schema,
-            context.graphql_document,
-            (*context.validation_rules, *self.rules),
-            self.hide_suggestions,
-        )
-        # Strawberry would run the first operation; the spec's GetOperation() refuses. The
-        # name the client gave is kept only privately (an InitVar); a test pins it.
-        named = context._provided_operation_name is not None
-        if not named and _operations(context.graphql_document) > 1:
-            errors = [*errors, GraphQLError(AMBIGUOUS_OPERATION)]
-        context.pre_execution_errors = errors
-        record_operation(context)
-        yield
+def parse(query: str, max_tokens: int) -> DocumentNode:
+    """The document of ``query`` (at most ``max_tokens`` tokens), parsed once per text."""
+    return _parse(query, max_tokens=max_tokens)
 
 
-# Parsed documents by text (and parse options): the same DocumentNode for every request of
-# a text, which the validation cache and the shared execution plans rely on.
-_parse = lru_cache(maxsize=512)(parse)
+def validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool,
+    *,
+    named: bool,
+) -> list[GraphQLError]:
+    """The document's validation errors under ``rules`` (once per distinct document), and
+    the spec's GetOperation() refusal of an unnamed choice among several operations
+    (Strawberry would run the first)."""
+    errors = _validate(schema, document, rules, hide_suggestions)
+    if not named and _operations(document) > 1:
+        errors = [*errors, GraphQLError(AMBIGUOUS_OPERATION)]
+    return errors
+
+
+# Parsed documents by text (and token bound): the same DocumentNode for every request of a
+# text, which the validation cache and the shared execution plans rely on.
+_parse = lru_cache(maxsize=512)(parse_document)
 
 
 AMBIGUOUS_OPERATION = "Must provide operation name if query contains multiple operations."
@@ -183,10 +141,9 @@ class ExecutionWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
         return super().build(*args, **kwargs)
 
 
-def _cut_suggestions(context: ExecutionContext) -> None:
+def cut_suggestions(errors: list[GraphQLError]) -> None:
     """Cuts a hint off any message still carrying one (from code not honouring the flag)."""
-    result_errors = context.result.errors if context.result is not None else None
-    for error in (*(context.pre_execution_errors or ()), *(result_errors or ())):
+    for error in errors:
         error.message = SUGGESTION.sub("", error.message)
 
 
@@ -218,21 +175,16 @@ def _rules(
     )
 
 
-def schema_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Factories of the extensions every request runs with, configured by ``settings``."""
-    rules = _rules(
-        settings.max_depth,
-        settings.max_aliases,
-        settings.max_directives,
-        settings.max_cost,
-        settings.cost_list_size,
-        settings.introspection_enabled,
+def validation_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    """The specification's rules and the server's limits, as ``settings`` configure them."""
+    return (
+        *specified_rules,
+        *_rules(
+            settings.max_depth,
+            settings.max_aliases,
+            settings.max_directives,
+            settings.max_cost,
+            settings.cost_list_size,
+            settings.introspection_enabled,
+        ),
     )
-    return [
-        partial(
-            RequestPolicies,
-            max_tokens=settings.max_tokens,
-            rules=rules,
-            hide_suggestions=not settings.suggestions_enabled,
-        )
-    ]

@@ -1,9 +1,9 @@
 """One record per HTTP request: its id, the operation, the user, the outcome.
 
 The middleware opens the record, puts ``X-Request-Id`` on the response, writes one access
-log line and feeds the metrics when the request ends. The endpoint and a schema extension
-fill in what only they know. The record holds no variables, headers or tokens, so no log
-line built from it can leak them.
+log line and feeds the metrics when the request ends. The endpoint and the operation runner
+(gql/operations.py) fill in what only they know. The record holds no variables, headers or
+tokens, so no log line built from it can leak them.
 """
 
 import logging
@@ -16,7 +16,7 @@ from typing import Protocol
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from gql.http_errors import error_body
 
@@ -111,12 +111,9 @@ class RequestLogging:
             current_request.reset(token)
 
 
-def record_operation(context: ExecutionContext) -> None:
-    """Notes the operation's name and type on the request record once the query parsed."""
+def record_operation(name: str | None, operation_type: OperationType) -> None:
+    """Notes the operation's name and type on the request record once it is known."""
     record = current_request.get()
     if record is not None:
-        try:
-            record.operation_name = context.operation_name
-            record.operation_type = context.operation_type.value
-        except RuntimeError:
-            pass  # No single operation to name: validation reports it.
+        record.operation_name = name
+        record.operation_type = operation_type.value

@@ -1,7 +1,5 @@
 """The schema: one Query (and later Mutation) type merged from the areas."""
 
-from typing import Any
-
 import strawberry
 
 from gql import fast_execution
@@ -11,7 +9,7 @@ from gql.content.schema import ContentQuery
 from gql.content.types import Course, Section, Task, Theme
 from gql.learning.enrollment import EnrollmentMutation
 from gql.learning.submit_attempt import SubmitAttemptMutation
-from gql.limits import execution_context_class, schema_extensions
+from gql.limits import execution_context_class
 from gql.queue.schema import QueueMutation
 from gql.scalars import SCALAR_OVERRIDES
 from gql.settings import Settings
@@ -35,20 +33,13 @@ class Mutation(
     pass
 
 
-class Schema(strawberry.Schema):
-    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
-        # error_policy logs what deserves a log line (masked errors, with their id);
-        # client errors are answers, not incidents.
-        return None
-
-
 def build_schema(settings: Settings) -> strawberry.Schema:
-    """The schema with the limits and error policy that ``settings`` ask for."""
-    schema = Schema(
+    """The schema, with the executor that ``settings`` ask for. Its operations run through
+    gql/operations.py, which applies the server's limits and error policy."""
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[Course, Section, Theme, Task, Badge, BadgeRule],
-        extensions=schema_extensions(settings),
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=fast_execution.with_fast_paths(
             execution_context_class(settings)  # type: ignore[arg-type]

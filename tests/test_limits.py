@@ -132,6 +132,27 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_same_id(
     assert "hunter2" in caplog.text
 
 
+async def test_a_failure_before_execution_is_masked_and_logged_too(
+    client: GraphQLClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail: password=hunter2")
+
+    monkeypatch.setattr(limits, "_validate", broken)  # a validation rule with a bug
+
+    with caplog.at_level(logging.ERROR):
+        body = await client.execute("{ __typename }")
+
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert (error["message"], error["extensions"]["code"]) == (
+        "Internal server error",
+        "INTERNAL_SERVER_ERROR",
+    )
+    assert "hunter2" not in str(body)
+    assert error["extensions"]["errorId"] in caplog.text
+
+
 async def test_validation_errors_stay_readable(client: GraphQLClient) -> None:
     body = await client.execute("{ courses { nope } }")
 

@@ -201,6 +201,12 @@ CASES = {
         body=_json({"query": "mutation {"}),
         headers={**JSON_BODY, "Accept": GRJ},
     ),
+    "an empty query": Case(
+        400,
+        "GRAPHQL_PARSE_FAILED",
+        body=_json({"query": ""}),
+        headers={**JSON_BODY, "Accept": GRJ},
+    ),
     "an unknown operation name": Case(
         400,
         "BAD_REQUEST",
