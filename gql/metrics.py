@@ -6,6 +6,7 @@ names), so a client cannot grow the series without limit by inventing names.
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
@@ -77,6 +78,15 @@ class Metrics:
         )
         self.registry.register(PoolCollector(database))
         self.operation_names: set[str] = set()
+        # Each labelled child, kept once made: labels() checks and locks on every call.
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def _operation_label(self, name: str | None) -> str:
         if name is None:
@@ -98,14 +108,14 @@ class Metrics:
             route = "other"
         status = str(record.status)
         method = record.method if record.method in METHODS else "other"
-        self.http_requests.labels(route, method, status).inc()
+        self._child(self.http_requests, route, method, status).inc()
         if route != "/graphql":
             return
         operation = self._operation_label(record.operation_name)
-        self.graphql_requests.labels(operation, status).inc()
-        self.graphql_latency.labels(operation).observe(record.duration_ms / 1000)
+        self._child(self.graphql_requests, operation, status).inc()
+        self._child(self.graphql_latency, operation).observe(record.duration_ms / 1000)
         for code in record.error_codes:
-            self.graphql_errors.labels(code).inc()
+            self._child(self.graphql_errors, code).inc()
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
