@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from gql.http_protocol import HTTP_PROTOCOL
+
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
@@ -40,7 +42,7 @@ def uvicorn_command(port: int) -> list[str]:
         f"--host={HOST}",
         f"--port={port}",
         "--loop=uvloop",
-        "--http=httptools",
+        f"--http={HTTP_PROTOCOL}",  # httptools, each response in one write
         "--workers=1",
         "--no-access-log",
     ]

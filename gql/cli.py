@@ -59,6 +59,7 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from gql import log_format, workers
+    from gql.http_protocol import HTTP_PROTOCOL
 
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
@@ -88,7 +89,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             args.workers,
             {
                 "loop": "uvloop",
-                "http": "httptools",
+                "http": HTTP_PROTOCOL,
                 "log_level": "info",
                 "log_config": log_format.logging_config(),
                 # Our access log (gql/request_log.py) leaves out query strings and tokens.
