@@ -96,8 +96,13 @@ def run_comparison(
         "difference": difference,
     }
     output = RESULTS / "course_page.json"
+    verdicts = page_report.verdicts(comparisons)
+    meta["verdicts"] = [verdict.as_dict() for verdict in verdicts]
     page_report.write_json(output, comparisons, meta)
-    sys.stdout.write("\n" + page_report.table(comparisons) + f"\n\nresults: {output}\n")
+    lines = [verdict.line() for verdict in verdicts]
+    sys.stdout.write(
+        "\n" + page_report.table(comparisons) + "\n" + "\n".join(lines) + f"\n\nresults: {output}\n"
+    )
     return 0
 
 

@@ -24,6 +24,9 @@ import server_process
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WARM_UP = 300
+# Flat: the RSS after all requests at most 2% above the RSS after warm-up (the allocator
+# settles; a leak of even 1 KiB per request would add ~10 MiB, 8%).
+FLAT_LIMIT = 0.02
 
 
 async def _send(api: page_sides.Side, learners: list, total: int, clients: int) -> float:
@@ -67,12 +70,15 @@ async def soak(
     after = _rss_mib(server.pid)
     rate = args.requests / (half + rest)
     growth = after - before
+    flat = growth / before <= FLAT_LIMIT
     return (
         f"requests: {args.requests} course pages ({rate:.1f} req/s, {args.clients} clients)\n"
         f"server RSS: {before:.1f} MiB after {WARM_UP} warm-up requests,"
         f" {middle:.1f} MiB half-way, {after:.1f} MiB at the end\n"
         f"growth: {growth:+.1f} MiB ({growth / before * 100:+.1f}%);"
         f" second half {after - middle:+.1f} MiB\n"
+        f"RSS growth / RSS after warm-up (issue 6 target: <= {FLAT_LIMIT:.2f}, flat):"
+        f" {growth / before:.3f} -> {'PASS' if flat else 'FAIL'}\n"
     )
 
 

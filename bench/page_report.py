@@ -5,7 +5,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import attempt_report
 import loadgen
+
+# Issue 6, target 1.
+P50_LIMIT = 3.0  # at 1 client, the learntrack p50 / the floor's
+THROUGHPUT_TARGET = 0.30  # at 8 clients, learntrack req/s / the floor's
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,27 @@ def table(comparisons: list[Comparison]) -> str:
         )
         lines.append(_line(cells))
     return "\n".join(lines)
+
+
+def verdicts(comparisons: list[Comparison]) -> list[attempt_report.Verdict]:
+    """Target 1's two halves: latency alone (1 client) and throughput (8 clients)."""
+    by_clients = {row.api.clients: row for row in comparisons}
+    alone, busy = by_clients.get(1), by_clients.get(8)
+    p50 = "uncached page p50 at 1 client / floor's (issue 6 target: <= 3)"
+    throughput = "uncached page req/s at 8 clients / floor's (issue 6 target: >= 0.30)"
+    return [
+        attempt_report.Verdict(p50, None, P50_LIMIT, None)
+        if alone is None
+        else attempt_report.Verdict(p50, alone.p50_ratio, P50_LIMIT, alone.p50_ratio <= P50_LIMIT),
+        attempt_report.Verdict(throughput, None, THROUGHPUT_TARGET, None)
+        if busy is None
+        else attempt_report.Verdict(
+            throughput,
+            busy.throughput_ratio,
+            THROUGHPUT_TARGET,
+            busy.throughput_ratio >= THROUGHPUT_TARGET,
+        ),
+    ]
 
 
 def _line(cells: tuple[str, ...]) -> str:
