@@ -33,9 +33,9 @@ STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 
 
 class ValidationCache:
-    """Validation results by the document's identity (ParserCache hands out the same
-    DocumentNode for the same text). Not by equality: AST nodes are dataclasses that hash
-    their whole tree, which cost more per request than validating from the cache."""
+    """Validation results by the document's identity (the parse cache, ``parse``, hands out
+    the same DocumentNode for the same text). Not by equality: AST nodes are dataclasses that
+    hash their whole tree, which cost more per request than validating from the cache."""
 
     def __init__(self, size: int) -> None:
         self.size = size
