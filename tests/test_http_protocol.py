@@ -53,6 +53,8 @@ REQUEST_ERRORS = [
     ("document validation failure", VALIDATION_ERROR, None, 400, 200),
     ("operation cannot be determined", TWO_OPERATIONS, None, 400, 200),
     ("variable coercion failure", WRONG_VARIABLE, {"n": "five"}, 400, 200),
+    ("a subscription (not served over HTTP)", "subscription S { __typename }", None, 400, 200),
+    ("only a fragment, no operation", "fragment F on Query { __typename }", None, 400, 200),
 ]
 
 
@@ -208,6 +210,13 @@ async def test_operation_name_picks_one_of_several_operations(
     unnamed = await _post(client, document, accept=accept, operation_name="")
 
     assert (picked.status_code, picked.json()) == (200, {"data": {"b": "Query"}})
+    mutation = await _post(
+        client,
+        "query A { __typename } mutation M { __typename }",
+        accept=accept,
+        operation_name="M",
+    )
+    assert mutation.json() == {"data": {"__typename": "Mutation"}}
     assert unnamed.json()["errors"][0]["message"] == (
         "Must provide operation name if query contains multiple operations."
     )
