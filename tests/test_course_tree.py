@@ -1,5 +1,6 @@
 """The course tree with the viewer's progress on every node, over HTTP."""
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import content_queries
 from db import engine as db_engine
+from gql import loaders
 from gql.ids import to_global_id
 from tests.conftest import StatementCounter
 from tests.factories import make_course, solve_tasks
@@ -119,6 +121,39 @@ async def test_content_edit_between_two_requests_shows_up(
     assert [theme["title"] for theme in themes] == ["Renamed", "Theme 2"]
     assert [len(theme["tasks"]) for theme in themes] == [2, 1]
     assert themes[1]["progress"] == {"solvedTasks": 0, "totalTasks": 1}
+
+
+async def test_pages_requested_together_after_an_edit_read_the_tree_once(
+    client: GraphQLClient, clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with clean_db.begin() as conn:
+        tree = await make_course(conn, sections=1, themes=2, tasks=2)
+    variables = {"id": to_global_id("Course", tree.course_id)}
+    await client.execute(TREE_QUERY, variables, user=uuid.uuid4())  # the tree is kept
+    async with clean_db.begin() as conn:
+        await conn.execute(
+            text("UPDATE theme SET title = 'Renamed' WHERE id = :id"), {"id": tree.theme_ids[0]}
+        )
+    reads = 0
+    read = content_queries.course_tree_snapshots
+
+    async def slow_read(conn: AsyncConnection, course_ids: Sequence[uuid.UUID]) -> Any:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.2)  # the other requests arrive while the tree is read
+        return await read(conn, course_ids)
+
+    monkeypatch.setattr(vars(loaders.Loaders)["course_tree_snapshot"], "query", slow_read)
+
+    pages = await asyncio.gather(
+        *(client.execute(TREE_QUERY, variables, user=uuid.uuid4()) for _ in range(5))
+    )
+
+    assert reads == 1
+    for page in pages:
+        assert "errors" not in page, page
+        themes = page["data"]["course"]["sections"][0]["themes"]
+        assert [theme["title"] for theme in themes] == ["Renamed", "Theme 2"]
 
 
 async def test_tree_snapshot_never_labels_newer_rows_with_an_older_version(

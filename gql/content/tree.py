@@ -4,7 +4,8 @@ progress per request.
 Content (sections, themes, tasks) is built once per content version and kept by the process
 (gql/content/tree_cache.py): the course row comes with the version it was read at, so a
 request knows without another statement whether the kept tree is still its content. A miss
-reads the version and the tree in one snapshot (three statements for the tree). The viewer's
+reads the version and the tree in one snapshot (three statements for the tree); requests that
+miss while it is read wait for it. The viewer's
 progress is read per request (two statements) into the request's maps, which the progress
 fields answer from (``prefetched_by_key``): a request builds progress values, no nodes.
 """
@@ -56,13 +57,12 @@ def _asks_for_progress(info: Info) -> bool:
 async def load_sections(info: Info, course_id: uuid.UUID, version: int | None) -> list[Section]:
     """The course's sections (themes and tasks attached) as of content ``version`` or later,
     and, if the query asks for it, the viewer's progress in the request's maps."""
-    trees = info.context.trees
-    tree = trees.get(course_id, version)
-    if tree is None:
+
+    async def build() -> CourseTree:
         read_at, rows = await info.context.loaders.course_tree_snapshot.load(course_id)
-        tree = _build(read_at, *rows)
-        if read_at is not None:
-            trees.put(course_id, tree)
+        return _build(read_at, *rows)
+
+    tree: CourseTree = await info.context.trees.get_or_build(course_id, version, build)
     identity = info.context.identity
     if identity is not None and _asks_for_progress(info):
         progress = await info.context.loaders.course_tree_progress.load(
