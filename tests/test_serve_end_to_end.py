@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 READY_WITHIN_SECONDS = 10.0
+STATIC = Path(__file__).resolve().parents[1] / "gql" / "static" / "graphiql"
 
 TREE = """{ courses(first: 5) { edges { node { key title totalTasks
   progress { solvedTasks totalTasks }
@@ -101,6 +102,12 @@ def test_serve_demo_answers_graphql_and_stops_cleanly(tmp_path: Path, workers: i
         assert graphiql.status_code == 200
         assert "graphiql" in graphiql.text.lower()
         assert f"Bearer {token.group(1)}" in graphiql.text  # The Headers tab, pre-filled.
+        # A static file of several write chunks comes whole, on one keep-alive connection
+        # (responses are written through gql/http_protocol.py).
+        asset = STATIC / "graphiql.min.css"
+        with httpx.Client(base_url=base) as keep_alive:
+            served = [keep_alive.get("/graphiql/graphiql.min.css") for _ in range(2)]
+        assert [answer.content for answer in served] == [asset.read_bytes()] * 2
         # Several connections at once are all answered, whichever worker takes them.
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(lambda _: httpx.get(f"{base}/readyz").status_code, range(16)))
