@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import uvloop
 
+import attempt_report
 import page_dataset
 import page_sides
 import server_process
@@ -70,15 +71,19 @@ async def soak(
     after = _rss_mib(server.pid)
     rate = args.requests / (half + rest)
     growth = after - before
-    flat = growth / before <= FLAT_LIMIT
+    flat = attempt_report.Verdict(
+        f"RSS growth / RSS after warm-up (issue 6 target: <= {FLAT_LIMIT:.2f}, flat)",
+        growth / before,
+        FLAT_LIMIT,
+        growth / before <= FLAT_LIMIT,
+    )
     return (
         f"requests: {args.requests} course pages ({rate:.1f} req/s, {args.clients} clients)\n"
         f"server RSS: {before:.1f} MiB after {WARM_UP} warm-up requests,"
         f" {middle:.1f} MiB half-way, {after:.1f} MiB at the end\n"
         f"growth: {growth:+.1f} MiB ({growth / before * 100:+.1f}%);"
         f" second half {after - middle:+.1f} MiB\n"
-        f"RSS growth / RSS after warm-up (issue 6 target: <= {FLAT_LIMIT:.2f}, flat):"
-        f" {growth / before:.3f} -> {'PASS' if flat else 'FAIL'}\n"
+        f"{flat.line()}\n"
     )
 
 
