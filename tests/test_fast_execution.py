@@ -217,8 +217,8 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     standard = strawberry.Schema(
         query=Query, execution_context_class=StrawberryGraphQLCoreExecutionContext
     )
-    # As the server runs it: ParserCache hands every request of a text the same document,
-    # whose plans are then shared by requests.
+    # As the server parses (gql/limits.py's parse cache), ParserCache hands every request of
+    # a text the same document, whose plans are then shared by requests.
     fast = strawberry.Schema(
         query=Query,
         execution_context_class=fast_execution.with_fast_paths(
