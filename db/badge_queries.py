@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import raw
 from db.statements import statement
 
-RULE_COLUMNS = "r.id, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
+RULE_COLUMNS = "r.id, r.key, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
 
 
 async def active_rules_with_version(conn: raw.Connection) -> tuple[int, list[Any]]:
@@ -42,6 +42,14 @@ async def rules(
         {"ids": list(rule_ids or [])},
     )
     return list(result.all())
+
+
+async def rules_by_id(
+    conn: AsyncConnection, rule_ids: Sequence[uuid.UUID]
+) -> list[Row[Any] | None]:
+    """Rules (active or not) aligned to ``rule_ids``; None where there is none."""
+    found = {row.id: row for row in await rules(conn, rule_ids=rule_ids, active_only=False)}
+    return [found.get(rule_id) for rule_id in rule_ids]
 
 
 async def rules_by_badge(

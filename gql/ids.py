@@ -30,3 +30,13 @@ def parse_id(global_id: str, type_name: str) -> uuid.UUID:
     if found != type_name:
         raise BadUserInput(f"expected a {type_name} id")
     return id_
+
+
+def find_id(global_id: str, type_name: str) -> uuid.UUID | None:
+    """The UUID inside a global id of ``type_name``; None for a malformed id or another
+    type's. Mutations answer None with their own not-found error, as for an unknown id: a
+    typed error in the payload, never a GraphQL error that nulls the other fields."""
+    try:
+        return parse_id(global_id, type_name)
+    except BadUserInput:
+        return None

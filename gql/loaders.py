@@ -89,6 +89,7 @@ class Loaders:
     badge_by_id = _Batched(content_queries.badges_by_id)
     enrollments_by_user = _Batched(learner_queries.enrollments_by_user)
     rules_by_badge = _Batched(badge_queries.rules_by_badge)
+    rule_by_id = _Batched(badge_queries.rules_by_id)
 
     @cached_property
     def badge_progress(self) -> "DataLoader[UserKey, list[badge_progress.RuleProgress]]":

@@ -10,6 +10,7 @@ from gql.content.types import Course, Section, Task, Theme
 from gql.learning.enrollment import EnrollmentMutation
 from gql.learning.submit_attempt import SubmitAttemptMutation
 from gql.limits import execution_context_class
+from gql.nodes import NodeQuery
 from gql.queue.schema import QueueMutation
 from gql.scalars import SCALAR_OVERRIDES
 from gql.settings import Settings
@@ -18,7 +19,7 @@ from gql.viewer.update_viewer import UpdateViewerMutation
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(ContentQuery, ViewerQuery, BadgeQuery):
+class Query(ContentQuery, NodeQuery, ViewerQuery, BadgeQuery):
     pass
 
 

@@ -53,8 +53,18 @@ async def test_invalid_token_is_unauthenticated_and_content_stays_readable(
     assert body["data"] is None or body["data"].get("courses") is not None
 
 
-async def test_missing_token_is_unauthenticated(client: GraphQLClient) -> None:
-    body = await client.execute("{ viewer { id } }")
+async def test_missing_token_is_a_null_viewer_beside_content(client: GraphQLClient) -> None:
+    body = await client.execute(VIEWER)
+
+    assert "errors" not in body
+    assert body["data"]["viewer"] is None
+    assert body["data"]["courses"] == {"edges": []}
+
+
+async def test_missing_token_is_unauthenticated_where_a_field_needs_one(
+    client: GraphQLClient,
+) -> None:
+    body = await client.execute('mutation { enroll(courseId: "Q291cnNlOjA=") { __typename } } ')
 
     assert error_codes(body) == ["UNAUTHENTICATED"]
 

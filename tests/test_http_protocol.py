@@ -20,7 +20,7 @@ PARSE_ERROR = "{"
 VALIDATION_ERROR = "{ courses { nope } }"
 TWO_OPERATIONS = "query A { __typename } query B { __typename }"
 WRONG_VARIABLE = "query($n: Int!) { courses(first: $n) { pageInfo { hasNextPage } } }"
-VIEWER = "{ viewer { id } }"
+BAD_PAGE = "{ courses(first: 0) { edges { cursor } } }"
 MISSING_COURSE = "query($id: ID!) { course(id: $id) { id } }"
 
 
@@ -84,15 +84,15 @@ async def test_request_errors_are_400_without_data_in_the_new_media_type_and_200
 
 async def test_field_errors_are_200_with_data_in_both_media_types(client: GraphQLClient) -> None:
     for accept in (GRJ, JSON):
-        # viewer is non-null: UNAUTHENTICATED nulls the whole data, still a partial response.
-        unauthenticated = await _post(client, VIEWER, accept=accept)
+        # courses is non-null: BAD_USER_INPUT nulls the whole data, still a partial response.
+        bad_page = await _post(client, BAD_PAGE, accept=accept)
         missing = await _post(
             client, MISSING_COURSE, {"id": to_global_id("Course", uuid.uuid4())}, accept=accept
         )
 
-        assert unauthenticated.status_code == 200
-        assert "data" in unauthenticated.json() and unauthenticated.json()["data"] is None
-        assert unauthenticated.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert bad_page.status_code == 200
+        assert "data" in bad_page.json() and bad_page.json()["data"] is None
+        assert bad_page.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         assert missing.status_code == 200
         assert missing.json() == {"data": {"course": None}}
 

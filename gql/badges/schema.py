@@ -1,5 +1,6 @@
 """The badge catalog, and admin mutations for badges and rules."""
 
+import uuid
 from enum import Enum
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from domain import badge_admin, badge_backfill
 from domain.errors import BadgeNotFound, InvalidBadgeRule
 from gql.badges.types import Badge, BadgeRule
 from gql.content.types import Info
-from gql.ids import parse_id
+from gql.ids import find_id
 
 
 @strawberry.type
@@ -50,6 +51,14 @@ def _error(error: InvalidBadgeRule | BadgeNotFound) -> BadgeAdminError:
     )
 
 
+def _badge_id(global_id: strawberry.ID, type_name: str) -> uuid.UUID:
+    """The id of a badge or rule; NOT_FOUND (in the payload) for a malformed id."""
+    found = find_id(global_id, type_name)
+    if found is None:
+        raise BadgeNotFound(f"there is no such {'rule' if type_name == 'BadgeRule' else 'badge'}")
+    return found
+
+
 @strawberry.type(description="The badge after the change.")
 class BadgeSuccess:
     badge: Badge = strawberry.field(description="The badge.")
@@ -78,7 +87,9 @@ class CreateBadgeInput:
     key: str = strawberry.field(description="Stable external key, unique.")
     name: str = strawberry.field(description="Name shown to learners.")
     description: str = strawberry.field(default="", description="What the badge is for.")
-    media: JSON = strawberry.field(default_factory=dict, description="Images and other media.")
+    media: JSON | None = strawberry.field(
+        default=None, description="Images and other media, a JSON object; none when null."
+    )
 
 
 @strawberry.input(description="Fields to change; omitted fields stay as they are.")
@@ -116,7 +127,7 @@ class BadgeAdminMutation:
                     key=input.key,
                     name=input.name,
                     description=input.description,
-                    media=input.media,
+                    media={} if input.media is None else input.media,
                 )
         except InvalidBadgeRule as error:
             return _error(error)
@@ -134,7 +145,7 @@ class BadgeAdminMutation:
         try:
             async with info.context.database.transaction() as conn:
                 record = await badge_admin.update_badge(
-                    conn, badge_id=parse_id(id, "Badge"), changes=changes
+                    conn, badge_id=_badge_id(id, "Badge"), changes=changes
                 )
         except BadgeNotFound as error:
             return _error(error)
@@ -153,7 +164,7 @@ class BadgeAdminMutation:
             async with info.context.database.transaction() as conn:
                 record = await badge_admin.create_rule(
                     conn,
-                    badge_id=parse_id(input.badge_id, "Badge"),
+                    badge_id=_badge_id(input.badge_id, "Badge"),
                     key=input.key,
                     rule_type=input.type,
                     criteria=input.criteria,
@@ -183,7 +194,7 @@ class BadgeAdminMutation:
         try:
             async with info.context.database.transaction() as conn:
                 record = await badge_admin.set_rule_active(
-                    conn, rule_id=parse_id(id, "BadgeRule"), active=active
+                    conn, rule_id=_badge_id(id, "BadgeRule"), active=active
                 )
                 awarded = (
                     await badge_backfill.backfill_rule(conn, rule_id=record.id)

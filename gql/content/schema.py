@@ -1,4 +1,4 @@
-"""Content queries: the course catalog, one course, any node by global id."""
+"""Content queries: the course catalog and one course."""
 
 import uuid
 from typing import Annotated
@@ -7,9 +7,9 @@ import strawberry
 
 from db import content_queries
 from gql import cursors
-from gql.content.types import NODE_TYPES, Course, Info, Node
+from gql.content.types import Course, Info
 from gql.errors import BadUserInput
-from gql.ids import from_global_id, parse_id
+from gql.ids import parse_id
 
 MAX_PAGE = 100
 
@@ -72,17 +72,3 @@ class ContentQuery:
     ) -> Course | None:
         row = await info.context.loaders.course_by_id.load(parse_id(id, "Course"))
         return Course.from_row(row) if row else None
-
-    @strawberry.field(description="Any object by its global id; null if there is none.")
-    async def node(
-        self,
-        info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
-    ) -> Node | None:
-        type_name, db_id = from_global_id(id)
-        node_type = NODE_TYPES.get(type_name)
-        if node_type is None:
-            return None
-        loader = getattr(info.context.loaders, f"{type_name.lower()}_by_id")
-        row = await loader.load(db_id)
-        return node_type.from_row(row) if row else None

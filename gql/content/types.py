@@ -186,11 +186,3 @@ class Course(Node):
         key = (info.context.user_id, self.db_id)
         row = await info.context.loaders.course_progress.load(key)
         return Progress.from_row(row) if row else Progress.zero(self.total_tasks)
-
-
-NODE_TYPES: dict[str, Any] = {
-    "Course": Course,
-    "Section": Section,
-    "Theme": Theme,
-    "Task": Task,
-}

@@ -8,7 +8,7 @@ import strawberry
 from domain import enrollments
 from domain.errors import CourseNotFound, EnrollmentCompleted, NotEnrolled
 from gql.content.types import Info
-from gql.ids import parse_id
+from gql.ids import find_id
 from gql.learning.types import Enrollment
 
 
@@ -42,8 +42,10 @@ CourseId = Annotated[strawberry.ID, strawberry.argument(description="Global id o
 class EnrollmentMutation:
     @strawberry.mutation(description="Enroll the viewer in a course (idempotent).")
     async def enroll(self, info: Info, course_id: CourseId) -> EnrollmentPayload:
-        user_id, course = info.context.user_id, parse_id(course_id, "Course")
+        user_id, course = info.context.user_id, find_id(course_id, "Course")
         try:
+            if course is None:
+                raise CourseNotFound("there is no such course")
             async with info.context.database.transaction() as conn:
                 record = await enrollments.enroll(
                     conn, user_id=user_id, course_id=course, now=info.context.now()
@@ -62,8 +64,10 @@ class EnrollmentMutation:
 
 
 async def _set_paused(info: Info, course_id: strawberry.ID, *, paused: bool) -> EnrollmentPayload:
-    user_id, course = info.context.user_id, parse_id(course_id, "Course")
+    user_id, course = info.context.user_id, find_id(course_id, "Course")
     try:
+        if course is None:
+            raise NotEnrolled("the learner is not enrolled in this course")
         async with info.context.database.transaction() as conn:
             record = await enrollments.set_paused(
                 conn, user_id=user_id, course_id=course, paused=paused

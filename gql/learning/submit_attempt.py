@@ -14,7 +14,7 @@ from domain.outcomes import AttemptOutcome
 from gql.badges.types import Badge
 from gql.content.types import Info
 from gql.errors import BadUserInput
-from gql.ids import parse_id
+from gql.ids import find_id
 from gql.learning.types import Attempt, AttemptSource, Streak
 from gql.plain_inputs import plain_fields
 from gql.progress.types import Progress, TaskState
@@ -97,14 +97,11 @@ SubmitAttemptPayload = Annotated[
 
 
 def _to_domain(item: SubmitAttemptInput) -> attempts.AttemptInput:
-    try:
-        task_id: uuid.UUID | None = parse_id(item.task_id, "Task")
-    except BadUserInput:
-        # Not a GraphQL error: one bad id must not sink the other items of a batch.
-        task_id = None
     return attempts.AttemptInput(
         id=item.id,
-        task_id=task_id,
+        # None for a malformed id: TASK_NOT_FOUND for this item alone, not a GraphQL error
+        # that would sink the other items of a batch.
+        task_id=find_id(item.task_id, "Task"),
         tries=item.tries,
         time_spent_ms=item.time_spent_ms,
         solved=item.solved,

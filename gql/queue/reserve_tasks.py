@@ -1,5 +1,6 @@
 """reserveTasks: hand the viewer the next tasks of a course, each under a lease."""
 
+import uuid
 from enum import Enum
 from typing import Annotated
 
@@ -8,7 +9,7 @@ import strawberry
 from domain import reservations
 from domain.errors import QueueRequestRejected
 from gql.content.types import Info
-from gql.ids import parse_id
+from gql.ids import find_id
 from gql.queue.types import Reservation
 
 
@@ -37,6 +38,17 @@ ReserveTasksPayload = Annotated[
     ReserveTasksSuccess | ReserveTasksError,
     strawberry.union("ReserveTasksPayload", description="Result of a reservation request."),
 ]
+
+
+def _scope_id(global_id: strawberry.ID, type_name: str) -> uuid.UUID:
+    """The id of the course, section or theme to serve from; its *_NOT_FOUND (in the
+    payload) for a malformed id."""
+    found = find_id(global_id, type_name)
+    if found is None:
+        raise QueueRequestRejected(
+            f"{type_name.upper()}_NOT_FOUND", f"there is no such {type_name.lower()}"
+        )
+    return found
 
 
 @strawberry.type
@@ -75,10 +87,10 @@ class ReserveTasksMutation:
         ] = reservations.DEFAULT_VISIBILITY_SECONDS,
     ) -> ReserveTasksPayload:
         user_id = info.context.user_id
-        course = parse_id(course_id, "Course")
-        section = parse_id(section_id, "Section") if section_id is not None else None
-        theme = parse_id(theme_id, "Theme") if theme_id is not None else None
         try:
+            course = _scope_id(course_id, "Course")
+            section = _scope_id(section_id, "Section") if section_id is not None else None
+            theme = _scope_id(theme_id, "Theme") if theme_id is not None else None
             async with info.context.database.transaction() as conn:
                 reserved = await reservations.reserve_tasks(
                     conn,

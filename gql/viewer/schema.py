@@ -154,8 +154,13 @@ class Viewer:
 
 @strawberry.type
 class ViewerQuery:
-    @strawberry.field(description="The authenticated learner; needs a bearer token.")
-    async def viewer(self, info: Info) -> Viewer:
+    @strawberry.field(
+        description="The authenticated learner; null without a bearer token (content is still "
+        "served). A token that is present but invalid is an UNAUTHENTICATED error here."
+    )
+    async def viewer(self, info: Info) -> Viewer | None:
+        if info.context.identity is None and info.context.auth_problem is None:
+            return None
         user_id = info.context.user_id
         async with info.context.database.transaction() as conn:
             user = await users.ensure_user(conn, user_id=user_id)
