@@ -50,6 +50,12 @@ class Context:
             raise Unauthenticated(self.auth_problem or "this field needs a bearer token")
         return self.identity.user_id
 
+    def forget_reads(self) -> None:
+        """Drop what this request's loaders hold: called after a write, so that a later field
+        (a mutation's payload, the next mutation of the document) reads what is stored now."""
+        self.__dict__.pop("loaders", None)
+        self.prefetched.clear()
+
     def now(self) -> datetime:
         """The server's clock (UTC); tests replace it."""
         self.clock_read = True

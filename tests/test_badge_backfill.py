@@ -157,7 +157,7 @@ async def _progress_statements(
             )
     before = counter.count
     body = await client.execute(
-        "{ badges { key progress { earned current target } } }", user=uuid.uuid4()
+        "{ badges { key ruleProgress { earned current target } } }", user=uuid.uuid4()
     )
     assert len(body["data"]["badges"]) == badges
     return counter.count - before

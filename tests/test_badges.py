@@ -20,7 +20,7 @@ CREATE_BADGE = """mutation($input: CreateBadgeInput!) { createBadge(input: $inpu
   ... on BadgeAdminError { code message problems { path message } } } }"""
 CREATE_RULE = """mutation($input: CreateBadgeRuleInput!) { createBadgeRule(input: $input) {
   __typename
-  ... on BadgeRuleSuccess { rule { id type criteria } backfilledAwards }
+  ... on BadgeRuleSuccess { rule { id ruleType criteria } backfilledAwards }
   ... on BadgeAdminError { code message problems { path message } } } }"""
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -525,12 +525,12 @@ async def test_badge_progress_explains_how_far_the_viewer_is(
         await submit(client, user, task_id=task)
 
     body = await client.execute(
-        "{ badges { key progress { type earned current target awardedAt } } }", user=user
+        "{ badges { key ruleProgress { ruleType earned current target awardedAt } } }", user=user
     )
 
     (badge,) = body["data"]["badges"]
-    assert badge["progress"] == [
-        {"type": "solved_total", "earned": False, "current": 3, "target": 4, "awardedAt": None}
+    assert badge["ruleProgress"] == [
+        {"ruleType": "solved_total", "earned": False, "current": 3, "target": 4, "awardedAt": None}
     ]
 
 
@@ -565,7 +565,7 @@ async def test_badge_progress_reads_the_day_speed_and_window_counters(
         result = await submit(client, user, **attempt)
         assert result["__typename"] == "SubmitAttemptSuccess", result
 
-    body = await client.execute("{ badges { progress { current target } } }", user=user)
+    body = await client.execute("{ badges { ruleProgress { current target } } }", user=user)
 
     (badge,) = body["data"]["badges"]
-    assert badge["progress"] == [{"current": current, "target": target}]
+    assert badge["ruleProgress"] == [{"current": current, "target": target}]

@@ -5,18 +5,28 @@ look at the server the same way.
 """
 
 import uuid
+from typing import Any
 
 from graphql import (
+    GraphQLOutputType,
     GraphQLSchema,
     build_client_schema,
     build_schema,
     get_introspection_query,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
     lexicographic_sort_schema,
+    parse,
     print_schema,
+    validate,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gql.ids import to_global_id
+from tests.attempt_helpers import attempt_input
+from tests.examples import all_examples, example
 from tests.factories import CourseTree, make_course
 from tests.graphql_client import GraphQLClient
 from tests.test_badges import make_badge
@@ -116,7 +126,7 @@ async def test_every_badge_and_rule_field_answers_and_refetches_through_node(
 ) -> None:
     tree = await _course(clean_db)
     made = await make_badge(client, "streak", {"days": 3})
-    fields = "id key name description media active rules { id key type criteria active }"
+    fields = "id key name description media active rules { id key ruleType criteria active }"
 
     catalog = await client.execute(f"{{ badges {{ {fields} }} }}")
     badge = catalog["data"]["badges"][0]
@@ -153,3 +163,133 @@ async def test_every_badge_and_rule_field_answers_and_refetches_through_node(
     assert [(e["path"], e["extensions"]["code"]) for e in refetched["errors"]] == [
         (["nodes", 3], "BAD_USER_INPUT")
     ]
+
+
+def _shape_conflicts(schema: GraphQLSchema) -> list[str]:
+    """Fields of one name whose types two members of an abstract type cannot merge under
+    graphql's OverlappingFieldsCanBeMerged: different list or null wrapping, or different
+    leaf types. A fragment on ``Node`` (or a union) that selects both fails validation, and
+    codegen drops the operation."""
+    conflicts = []
+    for abstract in schema.type_map.values():
+        if not is_abstract_type(abstract) or abstract.name.startswith("__"):
+            continue
+        members = sorted(schema.get_possible_types(abstract), key=lambda t: t.name)
+        for index, first in enumerate(members):
+            for second in members[index + 1 :]:
+                for name in sorted(first.fields.keys() & second.fields.keys()):
+                    if not _same_shape(first.fields[name].type, second.fields[name].type):
+                        conflicts.append(
+                            f"{abstract.name}: {first.name}.{name} / {second.name}.{name}"
+                        )
+    return conflicts
+
+
+def _same_shape(first: GraphQLOutputType, second: GraphQLOutputType) -> bool:
+    if is_non_null_type(first) or is_non_null_type(second):
+        return (
+            is_non_null_type(first)
+            and is_non_null_type(second)
+            and _same_shape(first.of_type, second.of_type)  # type: ignore[union-attr]
+        )
+    if is_list_type(first) or is_list_type(second):
+        return (
+            is_list_type(first)
+            and is_list_type(second)
+            and _same_shape(first.of_type, second.of_type)  # type: ignore[union-attr]
+        )
+    if is_leaf_type(first) or is_leaf_type(second):
+        return first is second
+    return True  # two composite types: their own sub-selections are checked where they meet
+
+
+def test_no_field_name_has_shapes_that_a_fragment_on_node_cannot_merge() -> None:
+    schema = build_schema(SCHEMA_FILE.read_text())
+
+    assert _shape_conflicts(schema) == []
+
+
+def test_the_shape_check_finds_a_conflict() -> None:
+    schema = build_schema(
+        "interface Node { id: ID! } type A implements Node { id: ID! type: String }"
+        " type B implements Node { id: ID! type: Int } type Query { node: Node }"
+    )
+
+    assert _shape_conflicts(schema) == ["Node: A.type / B.type"]
+
+
+def test_every_example_operation_validates_against_the_schema() -> None:
+    schema = build_schema(SCHEMA_FILE.read_text())
+
+    found = {name: validate(schema, parse(text)) for name, text in all_examples().items()}
+
+    assert len(found) >= 9
+    assert {name: [e.message for e in errors] for name, errors in found.items() if errors} == {}
+
+
+def _nodes_by_id(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every object with an id in a course page, by id (as a normalized cache keys them)."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "id" in value:
+                found[value["id"]] = value
+            for child in value.values():
+                walk(child)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child)
+
+    walk(page)
+    return found
+
+
+async def test_submit_attempt_returns_every_changed_node_as_a_fresh_page_shows_it(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    tree = await _course(clean_db)
+    user, course_id = uuid.uuid4(), to_global_id("Course", tree.course_id)
+    task_id = to_global_id("Task", tree.task_ids[0])
+
+    before = await client.execute(example("course_page"), {"id": course_id}, user=user)
+    submitted = await client.execute(
+        example("submit_attempt"), {"input": attempt_input(tree.task_ids[0])}, user=user
+    )
+    after = await client.execute(example("course_page"), {"id": course_id}, user=user)
+
+    payload = submitted["data"]["submitAttempt"]
+    assert "errors" not in submitted, submitted
+    page = _nodes_by_id(after["data"])
+    for name in ("task", "theme", "section", "course"):
+        changed = payload[name]
+        for field, value in changed.items():
+            assert page[changed["id"]][field] == value, (name, field)
+    assert page[task_id]["state"]["status"] == "SOLVED"
+    assert _nodes_by_id(before["data"])[course_id]["progress"]["solvedTasks"] == 0
+    assert page[course_id]["progress"]["solvedTasks"] == 1
+    assert payload["viewer"]["streak"]["current"] == 1
+
+
+async def test_a_second_mutation_in_one_document_reads_what_the_first_wrote(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    tree = await _course(clean_db)
+    first, second = (attempt_input(task) for task in tree.task_ids[:2])
+
+    body = await client.execute(
+        """mutation($first: SubmitAttemptInput!, $second: SubmitAttemptInput!) {
+          first: submitAttempt(input: $first) {
+            ... on SubmitAttemptSuccess { course { progress { solvedTasks } } }
+          }
+          second: submitAttempt(input: $second) {
+            ... on SubmitAttemptSuccess { course { progress { solvedTasks } } }
+          }
+        }""",
+        {"first": first, "second": second},
+        user=uuid.uuid4(),
+    )
+
+    assert "errors" not in body, body
+    assert body["data"]["first"]["course"]["progress"]["solvedTasks"] == 1
+    assert body["data"]["second"]["course"]["progress"]["solvedTasks"] == 2

@@ -15,7 +15,9 @@ from gql.ids import to_global_id
 class BadgeRule(Node):
     db_id: strawberry.Private[uuid.UUID]
     key: str = strawberry.field(description="Stable external key.")
-    type: str = strawberry.field(description="The rule type, e.g. section_completed or streak.")
+    rule_type: str = strawberry.field(
+        description="The rule type, e.g. section_completed or streak."
+    )
     criteria: JSON = strawberry.field(description="The rule's criteria, content keys resolved.")
     active: bool = strawberry.field(description="Whether the rule still awards its badge.")
 
@@ -25,7 +27,7 @@ class BadgeRule(Node):
             id=strawberry.ID(to_global_id("BadgeRule", row.id)),
             db_id=row.id,
             key=row.key,
-            type=row.type,
+            rule_type=row.type,
             criteria=row.criteria,
             active=row.active,
         )
@@ -34,7 +36,7 @@ class BadgeRule(Node):
 @strawberry.type(description="How far the viewer is on one rule of a badge.")
 class BadgeRuleProgress:
     rule_id: strawberry.ID = strawberry.field(description="Global id of the rule.")
-    type: str = strawberry.field(description="The rule type.")
+    rule_type: str = strawberry.field(description="The rule type.")
     earned: bool = strawberry.field(description="Whether the viewer holds the badge by it.")
     awarded_at: datetime | None = strawberry.field(
         description="When the qualifying attempt occurred, if earned."
@@ -46,7 +48,7 @@ class BadgeRuleProgress:
     def from_progress(cls, progress: Any) -> "BadgeRuleProgress":
         return cls(
             rule_id=strawberry.ID(to_global_id("BadgeRule", progress.rule_id)),
-            type=progress.rule_type,
+            rule_type=progress.rule_type,
             earned=progress.earned,
             awarded_at=progress.awarded_at,
             current=progress.current,
@@ -81,7 +83,7 @@ class Badge(Node):
         return [BadgeRule.from_row(row) for row in rows]
 
     @strawberry.field(description="The viewer's progress on each rule; needs a bearer token.")
-    async def progress(self, info: Info) -> list[BadgeRuleProgress] | None:
+    async def rule_progress(self, info: Info) -> list[BadgeRuleProgress] | None:
         key = (info.context.user_id, self.db_id)
         rows = await info.context.loaders.badge_progress.load(key)
         return [BadgeRuleProgress.from_progress(row) for row in rows]

@@ -12,13 +12,14 @@ from domain import attempts
 from domain.errors import AttemptRejected
 from domain.outcomes import AttemptOutcome
 from gql.badges.types import Badge
-from gql.content.types import Info
+from gql.content.types import Course, Info, Section, Task, Theme
 from gql.errors import BadUserInput
 from gql.ids import find_id
 from gql.learning.types import Attempt, AttemptSource, Streak
 from gql.plain_inputs import plain_fields
 from gql.progress.types import Progress, TaskState
 from gql.queue.types import ReservationErrorCode
+from gql.viewer.schema import Viewer, authenticated_viewer
 
 MAX_BATCH = 100
 
@@ -70,13 +71,34 @@ class SubmitAttemptError:
     message: str = strawberry.field(description="Human-readable explanation.")
 
 
-@strawberry.type(description="The attempt is recorded; the learner's state after it.")
+AS_STORED = (
+    " as this attempt left it (a replay answers it again); `task`, `section`, `course` and "
+    "`viewer` below hold the current numbers."
+)
+
+
+@strawberry.type(
+    description="The attempt is recorded. The nodes it changed come back with their current "
+    "state (task, theme, section, course, viewer), so a normalized client cache (Apollo, "
+    "urql, Relay) updates every number it shows from this payload alone."
+)
 class SubmitAttemptSuccess:
+    task_db_id: strawberry.Private[uuid.UUID]
+    section_db_id: strawberry.Private[uuid.UUID]
+    course_db_id: strawberry.Private[uuid.UUID]
     attempt: Attempt = strawberry.field(description="The recorded attempt.")
-    task_state: TaskState = strawberry.field(description="The learner's state on the task.")
-    section_progress: Progress = strawberry.field(description="Progress in the task's section.")
-    course_progress: Progress = strawberry.field(description="Progress in the task's course.")
-    streak: Streak = strawberry.field(description="The learner's streak.")
+    task_state: TaskState = strawberry.field(
+        description=f"The learner's state on the task{AS_STORED}",
+    )
+    section_progress: Progress = strawberry.field(
+        description=f"Progress in the task's section{AS_STORED}",
+    )
+    course_progress: Progress = strawberry.field(
+        description=f"Progress in the task's course{AS_STORED}",
+    )
+    streak: Streak = strawberry.field(
+        description=f"The learner's streak{AS_STORED}",
+    )
     new_badges: list[Badge] = strawberry.field(
         description="Badges this attempt earned (the same list again on a replay)."
     )
@@ -88,6 +110,31 @@ class SubmitAttemptSuccess:
         description="Set when `leaseToken` no longer held: the attempt is recorded, the queue "
         "is unchanged.",
     )
+
+    @strawberry.field(description="The task attempted, with its current state; null if deleted.")
+    async def task(self, info: Info) -> Task | None:
+        row = await info.context.loaders.task_by_id.load(self.task_db_id)
+        return Task.from_row(row) if row else None
+
+    @strawberry.field(description="The task's theme, with its current progress.")
+    async def theme(self, info: Info) -> Theme | None:
+        task = await info.context.loaders.task_by_id.load(self.task_db_id)
+        row = await info.context.loaders.theme_by_id.load(task.theme_id) if task else None
+        return Theme.from_row(row) if row else None
+
+    @strawberry.field(description="The task's section, with its current progress.")
+    async def section(self, info: Info) -> Section | None:
+        row = await info.context.loaders.section_by_id.load(self.section_db_id)
+        return Section.from_row(row) if row else None
+
+    @strawberry.field(description="The task's course, with its current progress.")
+    async def course(self, info: Info) -> Course | None:
+        row = await info.context.loaders.course_by_id.load(self.course_db_id)
+        return Course.from_row(row) if row else None
+
+    @strawberry.field(description="The learner, with the current streak and badges.")
+    async def viewer(self, info: Info) -> Viewer:
+        return await authenticated_viewer(info)
 
 
 SubmitAttemptPayload = Annotated[
@@ -127,6 +174,9 @@ async def _payload(
         else []
     )
     return SubmitAttemptSuccess(
+        task_db_id=result.attempt.task_id,
+        section_db_id=result.section_id,
+        course_db_id=result.course_id,
         attempt=Attempt.from_row(result.attempt),
         task_state=TaskState.from_row(result.task_state),
         section_progress=Progress.from_row(result.section_progress),
@@ -163,6 +213,7 @@ class SubmitAttemptMutation:
         except AttemptRejected as error:
             # Raised inside the transaction: everything it wrote is rolled back.
             result = attempts.AttemptFailure(attempt.id, error)
+        info.context.forget_reads()
         return await _payload(info, result)
 
     @strawberry.mutation(
@@ -186,4 +237,5 @@ class SubmitAttemptMutation:
                 now=info.context.now(),
                 policy=info.context.attempt_policy,
             )
+        info.context.forget_reads()
         return [await _payload(info, result) for result in results]

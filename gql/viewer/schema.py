@@ -161,7 +161,12 @@ class ViewerQuery:
     async def viewer(self, info: Info) -> Viewer | None:
         if info.context.identity is None and info.context.auth_problem is None:
             return None
-        user_id = info.context.user_id
-        async with info.context.database.transaction() as conn:
-            user = await users.ensure_user(conn, user_id=user_id)
-        return Viewer.from_user(user)
+        return await authenticated_viewer(info)
+
+
+async def authenticated_viewer(info: Info) -> Viewer:
+    """The caller as a Viewer (created on first sight); UNAUTHENTICATED without a token."""
+    user_id = info.context.user_id
+    async with info.context.database.transaction() as conn:
+        user = await users.ensure_user(conn, user_id=user_id)
+    return Viewer.from_user(user)
