@@ -9,10 +9,10 @@ import orjson
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import raw
+from db import keyset, raw
 from db.statements import statement
 
-RULE_COLUMNS = "r.id, r.key, r.badge_id, r.type, r.criteria, r.scope_key, r.active"
+RULE_COLUMNS = "r.id, r.key, r.badge_id, r.type, r.criteria, r.scope_key, r.active, r.created_at"
 
 
 async def active_rules_with_version(conn: raw.Connection) -> tuple[int, list[Any]]:
@@ -285,33 +285,19 @@ async def awards_by_user_badge(
 
 
 async def list_user_awards(
-    conn: AsyncConnection,
-    user_id: uuid.UUID,
-    *,
-    before: tuple[datetime, uuid.UUID, str] | None,
-    limit: int,
+    conn: AsyncConnection, user_id: uuid.UUID, page: keyset.Page
 ) -> list[Row[Any]]:
-    """The user's awards, newest first by (awarded_at, badge_id, context_key)."""
-    condition = (
-        ""
-        if before is None
-        else (" AND (awarded_at, badge_id, context_key) < (:at, :badge, :context)")
-    )
-    params: dict[str, Any] = {"u": user_id, "limit": limit}
-    if before is not None:
-        params.update(at=before[0], badge=before[1], context=before[2])
+    """One page of the user's awards, newest first by (awarded_at, badge_id, context_key),
+    in reading order."""
+    tail, params = keyset.sql_tail(page, ("awarded_at", "badge_id", "context_key"), descending=True)
     result = await conn.execute(
         statement(
             "SELECT user_id, badge_id, context_key, context, rule_id, attempt_id, awarded_at,"
-            f" retroactive FROM user_badge WHERE user_id = :u{condition}"
-            " ORDER BY awarded_at DESC, badge_id DESC, context_key DESC LIMIT :limit"
+            f" retroactive FROM user_badge WHERE user_id = :u{tail}"
         ),
-        params,
+        {"u": user_id, **params},
     )
     return list(result.all())
-
-
-# --- backfill ---------------------------------------------------------------------------
 
 
 async def content_placement(conn: AsyncConnection) -> list[Row[Any]]:

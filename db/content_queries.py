@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import keyset
 from db.statements import statement
 
 # Read with every course row, in the same statement (so from the same snapshot): the API
@@ -40,24 +41,12 @@ def _grouped(
     return [groups.get(key, []) for key in keys]
 
 
-async def list_courses(
-    conn: AsyncConnection, *, after: tuple[int, uuid.UUID] | None, limit: int
-) -> list[Row[Any]]:
-    """Courses in display order (order_index, id), starting after the ``after`` position."""
-    if after is None:
-        result = await conn.execute(
-            statement(f"SELECT {COURSE_COLUMNS} FROM course ORDER BY order_index, id LIMIT :limit"),
-            {"limit": limit},
-        )
-    else:
-        result = await conn.execute(
-            statement(
-                f"SELECT {COURSE_COLUMNS} FROM course"
-                " WHERE (order_index, id) > (:order_index, :id)"
-                " ORDER BY order_index, id LIMIT :limit"
-            ),
-            {"order_index": after[0], "id": after[1], "limit": limit},
-        )
+async def list_courses(conn: AsyncConnection, page: keyset.Page) -> list[Row[Any]]:
+    """One page of the courses in display order (order_index, id), in reading order."""
+    tail, params = keyset.sql_tail(page, ("order_index", "id"), descending=False)
+    result = await conn.execute(
+        statement(f"SELECT {COURSE_COLUMNS} FROM course WHERE true{tail}"), params
+    )
     return list(result.all())
 
 
@@ -143,14 +132,14 @@ async def badges_by_id(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[
     return _aligned(result.all(), ids)
 
 
-async def list_badges(conn: AsyncConnection, *, include_inactive: bool) -> list[Row[Any]]:
-    """The badge catalog by key."""
-    condition = "true" if include_inactive else "active"
+async def list_badges(conn: AsyncConnection, page: keyset.Page) -> list[Row[Any]]:
+    """One page of the active badges by (key, id), in reading order."""
+    tail, params = keyset.sql_tail(page, ("key", "id"), descending=False)
     result = await conn.execute(
         statement(
-            "SELECT id, key, name, description, media, active FROM badge"
-            f" WHERE {condition} ORDER BY key, id"
-        )
+            f"SELECT id, key, name, description, media, active FROM badge WHERE active{tail}"
+        ),
+        params,
     )
     return list(result.all())
 

@@ -2,12 +2,13 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import keyset
 from db.statements import statement
 
 ATTEMPT_COLUMNS = (
@@ -62,27 +63,31 @@ async def list_daily_activity(
 
 
 async def list_attempts(
-    conn: AsyncConnection,
-    user_id: uuid.UUID,
-    *,
-    task_id: uuid.UUID | None,
-    before: tuple[datetime, uuid.UUID] | None,
-    limit: int,
+    conn: AsyncConnection, user_id: uuid.UUID, *, task_id: uuid.UUID | None, page: keyset.Page
 ) -> list[Row[Any]]:
-    """The user's attempts, newest first by (occurred_at, id), after a cursor position."""
-    conditions = ["user_id = :u"]
-    params: dict[str, Any] = {"u": user_id, "limit": limit}
-    if task_id is not None:
-        conditions.append("task_id = :task")
-        params["task"] = task_id
-    if before is not None:
-        conditions.append("(occurred_at, id) < (:at, :id)")
-        params.update(at=before[0], id=before[1])
+    """One page of the user's attempts, newest first by (occurred_at, id), in reading order."""
+    condition = " AND task_id = :task" if task_id is not None else ""
+    tail, params = keyset.sql_tail(page, ("occurred_at", "id"), descending=True)
     result = await conn.execute(
         statement(
-            f"SELECT {ATTEMPT_COLUMNS} FROM user_task_attempt WHERE {' AND '.join(conditions)}"
-            " ORDER BY occurred_at DESC, id DESC LIMIT :limit"
+            f"SELECT {ATTEMPT_COLUMNS} FROM user_task_attempt WHERE user_id = :u{condition}{tail}"
         ),
-        params,
+        {"u": user_id, "task": task_id, **params},
     )
     return list(result.all())
+
+
+async def attempts_by_user_id(
+    conn: AsyncConnection, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> list[Row[Any] | None]:
+    """Attempts by (user_id, attempt id), aligned to ``keys``; None where there is none."""
+    result = await conn.execute(
+        statement(
+            f"SELECT user_id, {ATTEMPT_COLUMNS} FROM user_task_attempt"
+            " WHERE (user_id, id) IN (SELECT * FROM unnest(CAST(:users AS uuid[]),"
+            " CAST(:ids AS uuid[])))"
+        ),
+        {"users": [k[0] for k in keys], "ids": [k[1] for k in keys]},
+    )
+    found = {(row.user_id, row.id): row for row in result.all()}
+    return [found.get(key) for key in keys]

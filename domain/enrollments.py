@@ -13,6 +13,7 @@ from domain.errors import CourseNotFound, EnrollmentCompleted, NotEnrolled
 
 @dataclass(frozen=True, slots=True)
 class EnrollmentRecord:
+    user_id: uuid.UUID
     course_id: uuid.UUID
     status: str
     started_at: datetime
@@ -20,7 +21,7 @@ class EnrollmentRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> "EnrollmentRecord":
-        return cls(row.course_id, row.status, row.started_at, row.completed_at)
+        return cls(row.user_id, row.course_id, row.status, row.started_at, row.completed_at)
 
 
 async def enroll(

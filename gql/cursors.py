@@ -18,7 +18,9 @@ def encode(*parts: object) -> str:
     return base64.urlsafe_b64encode(SEPARATOR.join(map(str, parts)).encode()).decode()
 
 
-def decode(cursor: str, *converters: Callable[[str], Any]) -> tuple[Any, ...]:
+def decode(
+    cursor: str, *converters: Callable[[str], Any], argument: str = "after"
+) -> tuple[Any, ...]:
     """The position in ``cursor``, each part converted by the matching ``converters``."""
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
@@ -27,4 +29,4 @@ def decode(cursor: str, *converters: Callable[[str], Any]) -> tuple[Any, ...]:
             raise ValueError("wrong number of parts")
         return tuple(convert(part) for convert, part in zip(converters, parts, strict=True))
     except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise BadUserInput("'after' is not a cursor from this connection") from exc
+        raise BadUserInput(f"'{argument}' is not a cursor from this connection") from exc

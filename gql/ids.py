@@ -1,4 +1,5 @@
-"""Relay global ids: base64 of ``TypeName:uuid``."""
+"""Relay global ids: base64 of ``TypeName:uuid``, or ``TypeName:part:part…`` for an object
+whose identity is a composite key (a learner's award or enrollment)."""
 
 import base64
 import binascii
@@ -14,14 +15,40 @@ def to_global_id(type_name: str, id_: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{id_}".encode()).decode()
 
 
-def from_global_id(global_id: str) -> tuple[str, uuid.UUID]:
-    """Split a global id into its type name and UUID; BAD_USER_INPUT when malformed."""
+def to_global_key(type_name: str, *parts: object) -> str:
+    """The global id of an object identified by several values (the last may hold ':')."""
+    return base64.urlsafe_b64encode(":".join(map(str, (type_name, *parts))).encode()).decode()
+
+
+def split_global_id(global_id: str) -> tuple[str, str]:
+    """A global id's type name and the rest; BAD_USER_INPUT when it does not decode."""
     try:
         decoded = base64.urlsafe_b64decode(global_id.encode("ascii")).decode("utf-8")
-        type_name, _, raw = decoded.partition(":")
-        return type_name, uuid.UUID(raw)
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise BadUserInput(f"'{global_id[:64]}' is not a valid id") from exc
+    type_name, separator, rest = decoded.partition(":")
+    if not separator:
+        raise BadUserInput(f"'{global_id[:64]}' is not a valid id")
+    return type_name, rest
+
+
+def from_global_id(global_id: str) -> tuple[str, uuid.UUID]:
+    """Split a global id into its type name and UUID; BAD_USER_INPUT when malformed."""
+    type_name, raw = split_global_id(global_id)
+    try:
+        return type_name, uuid.UUID(raw)
+    except ValueError as exc:
+        raise BadUserInput(f"'{global_id[:64]}' is not a valid id") from exc
+
+
+def parse_key(global_id: str, type_name: str, parts: int) -> list[str]:
+    """The ``parts`` values of a composite global id of ``type_name``; BAD_USER_INPUT for a
+    malformed id or another type's."""
+    found, rest = split_global_id(global_id)
+    values = rest.split(":", parts - 1)
+    if found != type_name or len(values) != parts:
+        raise BadUserInput(f"expected a {type_name} id")
+    return values
 
 
 def parse_id(global_id: str, type_name: str) -> uuid.UUID:

@@ -90,6 +90,8 @@ class Loaders:
     enrollments_by_user = _Batched(learner_queries.enrollments_by_user)
     rules_by_badge = _Batched(badge_queries.rules_by_badge)
     rule_by_id = _Batched(badge_queries.rules_by_id)
+    attempt_by_user_id = _Batched(learner_queries.attempts_by_user_id)
+    awards_by_user_badge = _Batched(badge_queries.awards_by_user_badge)
 
     @cached_property
     def badge_progress(self) -> "DataLoader[UserKey, list[badge_progress.RuleProgress]]":

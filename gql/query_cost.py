@@ -2,7 +2,8 @@
 
 Every field costs 1 each time it can appear in the response, so lists multiply: a list
 field multiplies its selection by its page size (``first``/``last``: a literal, else the
-variable's or the argument's default) or, for lists without paging, by an assumed size.
+variable's default, else the connection's default page) or, for lists without paging and
+sizes known only at run time, by an assumed size.
 A connection's ``edges``/``nodes`` take the page size of the field that returns the
 connection. Introspection fields cost nothing here; their own switch governs them.
 
@@ -33,6 +34,8 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
+
+from gql import paging
 
 PAGE_ARGUMENTS = ("first", "last")
 CONNECTION_LISTS = ("edges", "nodes")
@@ -105,19 +108,18 @@ class _Estimate:
         return 1 + factor * children
 
     def page_size(self, node: FieldNode, definition: GraphQLField) -> int | None:
+        if not any(argument in definition.args for argument in PAGE_ARGUMENTS):
+            return None
         for argument in PAGE_ARGUMENTS:
-            if argument not in definition.args:
-                continue
             given = next((a.value for a in node.arguments or () if a.name.value == argument), None)
             if isinstance(given, VariableNode):
                 given = self.variable_defaults.get(given.name.value)
+                if given is None:
+                    return self.list_size  # the size is known only at run time
             if isinstance(given, IntValueNode):
                 return max(int(given.value), 0)
-            default = definition.args[argument].default_value
-            if isinstance(default, int):
-                return default
-            return self.list_size
-        return None
+        # Neither size given: the connection's own default (gql/paging.py).
+        return paging.DEFAULT_PAGE
 
 
 def query_cost_rule(max_cost: int, list_size: int) -> type[ASTValidationRule]:

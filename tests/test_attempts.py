@@ -177,8 +177,10 @@ async def test_solved_counts_once_and_the_course_completes_at_100_percent(
     assert again["courseProgress"]["solvedTasks"] == 1
     assert again["taskState"]["successCount"] == 2
     assert last["courseProgress"]["percentComplete"] == 100.0
-    body = await client.execute("{ viewer { enrollments { status completedAt } } }", user=user)
-    (enrollment,) = body["data"]["viewer"]["enrollments"]
+    body = await client.execute(
+        "{ viewer { enrollments { nodes { status completedAt } } } }", user=user
+    )
+    (enrollment,) = body["data"]["viewer"]["enrollments"]["nodes"]
     assert enrollment["status"] == "COMPLETED" and enrollment["completedAt"]
 
 

@@ -157,9 +157,10 @@ async def _progress_statements(
             )
     before = counter.count
     body = await client.execute(
-        "{ badges { key ruleProgress { earned current target } } }", user=uuid.uuid4()
+        "{ badges(first: 100) { nodes { key ruleProgress { earned current target } } } }",
+        user=uuid.uuid4(),
     )
-    assert len(body["data"]["badges"]) == badges
+    assert len(body["data"]["badges"]["nodes"]) == badges
     return counter.count - before
 
 
@@ -170,7 +171,7 @@ async def test_badge_progress_statement_count_does_not_grow_with_badges(
         await make_course(conn, sections=2, themes=2, tasks=2)
 
     few = await _progress_statements(client, clean_db, count_statements, 3)
-    many = await _progress_statements(client, clean_db, count_statements, 300)
+    many = await _progress_statements(client, clean_db, count_statements, 100)
 
     assert few == many
 

@@ -525,10 +525,11 @@ async def test_badge_progress_explains_how_far_the_viewer_is(
         await submit(client, user, task_id=task)
 
     body = await client.execute(
-        "{ badges { key ruleProgress { ruleType earned current target awardedAt } } }", user=user
+        "{ badges { nodes { key ruleProgress { ruleType earned current target awardedAt } } } }",
+        user=user,
     )
 
-    (badge,) = body["data"]["badges"]
+    (badge,) = body["data"]["badges"]["nodes"]
     assert badge["ruleProgress"] == [
         {"ruleType": "solved_total", "earned": False, "current": 3, "target": 4, "awardedAt": None}
     ]
@@ -565,7 +566,9 @@ async def test_badge_progress_reads_the_day_speed_and_window_counters(
         result = await submit(client, user, **attempt)
         assert result["__typename"] == "SubmitAttemptSuccess", result
 
-    body = await client.execute("{ badges { ruleProgress { current target } } }", user=user)
+    body = await client.execute(
+        "{ badges { nodes { ruleProgress { current target } } } }", user=user
+    )
 
-    (badge,) = body["data"]["badges"]
+    (badge,) = body["data"]["badges"]["nodes"]
     assert badge["ruleProgress"] == [{"current": current, "target": target}]

@@ -126,11 +126,13 @@ async def test_every_badge_and_rule_field_answers_and_refetches_through_node(
 ) -> None:
     tree = await _course(clean_db)
     made = await make_badge(client, "streak", {"days": 3})
-    fields = "id key name description media active rules { id key ruleType criteria active }"
+    fields = (
+        "id key name description media active rules { nodes { id key ruleType criteria active } }"
+    )
 
-    catalog = await client.execute(f"{{ badges {{ {fields} }} }}")
-    badge = catalog["data"]["badges"][0]
-    rule = badge["rules"][0]
+    catalog = await client.execute(f"{{ badges {{ nodes {{ {fields} }} }} }}")
+    badge = catalog["data"]["badges"]["nodes"][0]
+    rule = badge["rules"]["nodes"][0]
     refetched = await client.execute(
         f"""query($badge: ID!, $rule: ID!, $course: ID!, $missing: ID!) {{
           badge: node(id: $badge) {{ __typename ... on Badge {{ {fields} }} }}

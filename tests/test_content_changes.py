@@ -20,7 +20,7 @@ from tests.factories import CourseTree, make_course
 from tests.graphql_client import GraphQLClient
 
 RECORDS = """query($from: Date!, $to: Date!) { viewer {
-  attempts(first: 10) { nodes { id task { key } } }
+  attempts(first: 10) { nodes { id: clientId task { key } } }
   activity(from: $from, to: $to) { day attempts solved }
   streak { current longest }
 } }"""
@@ -465,9 +465,11 @@ async def test_deactivating_the_last_unsolved_task_completes_the_enrollment(
         await conn.execute(
             text("UPDATE task SET active = false WHERE id = :id"), {"id": tree.task_ids[2]}
         )
-    body = await client.execute("{ viewer { enrollments { status completedAt } } }", user=user)
+    body = await client.execute(
+        "{ viewer { enrollments { nodes { status completedAt } } } }", user=user
+    )
 
-    (enrollment,) = body["data"]["viewer"]["enrollments"]
+    (enrollment,) = body["data"]["viewer"]["enrollments"]["nodes"]
     assert enrollment["status"] == "COMPLETED"
     assert enrollment["completedAt"] is not None
     assert await drift(clean_db) == []

@@ -27,7 +27,7 @@ MakeClient = Callable[..., GraphQLClient]
 
 VIEWER = """{ viewer {
   handle timezone
-  enrollments { status course { key } }
+  enrollments { nodes { status course { key } } }
   streak { current longest }
   badges { nodes { retroactive badge { key } } }
 } }"""
@@ -322,7 +322,7 @@ async def test_enrollment_changes_the_tag(learner: Learner) -> None:
 
     assert body["data"]["enroll"]["__typename"] == "EnrollmentSuccess"
     data = await changed(learner, VIEWER, None, tag)
-    assert [e["status"] for e in data["viewer"]["enrollments"]] == ["ACTIVE"]
+    assert [e["status"] for e in data["viewer"]["enrollments"]["nodes"]] == ["ACTIVE"]
 
 
 @pytest.mark.parametrize("change", ["timezone", "handle"])

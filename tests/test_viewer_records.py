@@ -19,9 +19,9 @@ from tests.graphql_client import GraphQLClient, error_codes
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
-ENROLLMENTS = """{ viewer { enrollments {
+ENROLLMENTS = """{ viewer { enrollments { nodes {
   status course { key } startedAt completedAt
-} } }"""
+} } } }"""
 
 ENROLLMENT_FIELDS = """
   __typename
@@ -34,9 +34,8 @@ RESUME = f"mutation($id: ID!) {{ resumeCourse(courseId: $id) {{ {ENROLLMENT_FIEL
 
 ATTEMPTS = """query($first: Int!, $after: String, $taskId: ID) { viewer {
   attempts(first: $first, after: $after, taskId: $taskId) {
-    nodes { id solved occurredAt task { key } }
-    endCursor
-    hasNextPage
+    nodes { id: clientId solved occurredAt task { key } }
+    pageInfo { endCursor hasNextPage }
   }
 } }"""
 
@@ -74,7 +73,7 @@ async def _mutate(
 async def _enrollments(client: GraphQLClient, user: uuid.UUID) -> list[dict[str, Any]]:
     body = await client.execute(ENROLLMENTS, user=user)
     assert "errors" not in body, body
-    enrollments: list[dict[str, Any]] = body["data"]["viewer"]["enrollments"]
+    enrollments: list[dict[str, Any]] = body["data"]["viewer"]["enrollments"]["nodes"]
     return enrollments
 
 
@@ -258,7 +257,7 @@ async def _attempts(client: GraphQLClient, user: uuid.UUID, **variables: Any) ->
     body = await client.execute(ATTEMPTS, {"first": 20, **variables}, user=user)
     assert "errors" not in body, body
     connection: dict[str, Any] = body["data"]["viewer"]["attempts"]
-    return connection
+    return {"nodes": connection["nodes"], **connection["pageInfo"]}
 
 
 async def _all_pages(
@@ -473,7 +472,7 @@ async def test_an_activity_range_of_one_to_400_days_is_accepted(
 # --- statement counts ---------------------------------------------------------------------
 
 RECORDS = """query($first: Int!) { viewer {
-  enrollments { status course { key } }
+  enrollments { nodes { status course { key } } }
   attempts(first: $first) { nodes { id task { key } } }
   activity(from: "2026-01-01", to: "2026-03-31") { day attempts }
 } }"""
@@ -499,7 +498,7 @@ async def _statements_for_records(
 
     assert "errors" not in body, body
     viewer = body["data"]["viewer"]
-    assert len(viewer["enrollments"]) == courses
+    assert len(viewer["enrollments"]["nodes"]) == courses
     assert len(viewer["attempts"]["nodes"]) == len(inputs) == len(viewer["activity"])
     return counter.count - before
 

@@ -7,20 +7,31 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from db import content_queries
+from db import content_queries, keyset
 from domain import badge_admin, badge_backfill
 from domain.errors import BadgeNotFound, InvalidBadgeRule
+from gql import paging
 from gql.badges.types import Badge, BadgeRule
 from gql.content.types import Info
 from gql.ids import find_id
+from gql.paging import After, Before, Connection, First, Last
 
 
 @strawberry.type
 class BadgeQuery:
     @strawberry.field(description="Every active badge, by key, with the viewer's progress.")
-    async def badges(self, info: Info) -> list[Badge]:
-        rows = await info.context.database.read(content_queries.list_badges, include_inactive=False)
-        return [Badge.from_row(row) for row in rows]
+    async def badges(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Badge]:
+        page = paging.page_of(first, after, last, before, str, uuid.UUID)
+        rows = await info.context.database.read(content_queries.list_badges, page)
+        found, more = keyset.in_list_order(rows, page)
+        return paging.connection(page, found, more, lambda row: (row.key, row.id), Badge.from_row)
 
 
 @strawberry.enum(description="Why a badge change was refused.")

@@ -7,8 +7,11 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from db import keyset
+from gql import paging
 from gql.content.types import Info, Node
-from gql.ids import to_global_id
+from gql.ids import to_global_id, to_global_key
+from gql.paging import After, Before, Connection, First, Last
 
 
 @strawberry.type(description="One way to earn a badge: a typed rule with its criteria.")
@@ -77,10 +80,19 @@ class Badge(Node):
             active=row.active,
         )
 
-    @strawberry.field(description="The rules that award this badge.")
-    async def rules(self, info: Info) -> list[BadgeRule]:
+    @strawberry.field(description="The rules that award this badge, oldest first.")
+    async def rules(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[BadgeRule]:
+        page = paging.page_of(first, after, last, before, datetime.fromisoformat, uuid.UUID)
         rows = await info.context.loaders.rules_by_badge.load(self.db_id)
-        return [BadgeRule.from_row(row) for row in rows]
+        found, more = keyset.window(rows, page, _rule_key, descending=False)
+        return paging.connection(page, found, more, _rule_key, BadgeRule.from_row)
 
     @strawberry.field(description="The viewer's progress on each rule; needs a bearer token.")
     async def rule_progress(self, info: Info) -> list[BadgeRuleProgress] | None:
@@ -89,8 +101,12 @@ class Badge(Node):
         return [BadgeRuleProgress.from_progress(row) for row in rows]
 
 
+def _rule_key(row: Any) -> tuple[Any, ...]:
+    return (row.created_at, row.id)
+
+
 @strawberry.type(description="A badge the viewer holds.")
-class Award:
+class Award(Node):
     badge_db_id: strawberry.Private[uuid.UUID]
     context: JSON = strawberry.field(
         description="What it was earned for, e.g. {sectionId}; {} for the learner overall."
@@ -106,6 +122,7 @@ class Award:
     @classmethod
     def from_row(cls, row: Any) -> "Award":
         return cls(
+            id=strawberry.ID(to_global_key("Award", row.user_id, row.badge_id, row.context_key)),
             badge_db_id=row.badge_id,
             context=row.context,
             awarded_at=row.awarded_at,

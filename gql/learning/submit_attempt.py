@@ -177,7 +177,7 @@ async def _payload(
         task_db_id=result.attempt.task_id,
         section_db_id=result.section_id,
         course_db_id=result.course_id,
-        attempt=Attempt.from_row(result.attempt),
+        attempt=Attempt.from_row(result.attempt, info.context.user_id),
         task_state=TaskState.from_row(result.task_state),
         section_progress=Progress.from_row(result.section_progress),
         course_progress=Progress.from_row(result.course_progress),

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import strawberry
 
 from domain import streaks
-from gql.content.types import Course, Info, Task
-from gql.ids import to_global_id
+from gql.content.types import Course, Info, Node, Task
+from gql.ids import to_global_id, to_global_key
 
 
 @strawberry.enum(description="Where an attempt was made.")
@@ -21,8 +21,10 @@ class AttemptSource(Enum):
 
 
 @strawberry.type(description="One recorded attempt at a task (an immutable fact).")
-class Attempt:
-    id: strawberry.ID = strawberry.field(description="The client-supplied attempt id (UUID).")
+class Attempt(Node):
+    client_id: uuid.UUID = strawberry.field(
+        description="The id the client generated and submitted it with (its idempotency key)."
+    )
     task_db_id: strawberry.Private[uuid.UUID]
     task_id: strawberry.ID = strawberry.field(description="Global id of the task.")
     tries: int = strawberry.field(description="Tries within this attempt.")
@@ -34,9 +36,10 @@ class Attempt:
     created_at: datetime = strawberry.field(description="When the server recorded it.")
 
     @classmethod
-    def from_row(cls, row: Any) -> "Attempt":
+    def from_row(cls, row: Any, user_id: uuid.UUID) -> "Attempt":
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=strawberry.ID(to_global_key("Attempt", user_id, row.id)),
+            client_id=row.id,
             task_db_id=row.task_id,
             task_id=strawberry.ID(to_global_id("Task", row.task_id)),
             tries=row.tries,
@@ -104,7 +107,7 @@ class EnrollmentStatus(Enum):
 
 
 @strawberry.type(description="A learner following a course.")
-class Enrollment:
+class Enrollment(Node):
     course_db_id: strawberry.Private[uuid.UUID]
     status: EnrollmentStatus = strawberry.field(description="Active, paused or completed.")
     started_at: datetime = strawberry.field(description="When the learner enrolled.")
@@ -115,6 +118,7 @@ class Enrollment:
     @classmethod
     def from_row(cls, row: Any) -> "Enrollment":
         return cls(
+            id=strawberry.ID(to_global_key("Enrollment", row.user_id, row.course_id)),
             course_db_id=row.course_id,
             status=EnrollmentStatus(row.status),
             started_at=row.started_at,

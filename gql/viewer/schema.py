@@ -2,37 +2,23 @@
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
-from db import badge_queries, learner_queries
+from db import badge_queries, keyset, learner_queries
 from domain import users
-from gql import cursors
+from gql import paging
 from gql.badges.types import Award
 from gql.content.types import Info
 from gql.errors import BadUserInput
 from gql.ids import parse_id
 from gql.learning.types import Attempt, DailyActivity, Enrollment, Streak
+from gql.paging import After, Before, Connection, First, Last
 from gql.queue import preview as queue_preview
 from gql.queue.types import QueueEntry
 
 MAX_ACTIVITY_DAYS = 400
-MAX_PAGE = 100
-
-
-@strawberry.type(description="A page of attempts, newest first.")
-class AttemptConnection:
-    nodes: list[Attempt] = strawberry.field(description="The attempts of this page.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
-    has_next_page: bool = strawberry.field(description="Whether older attempts follow.")
-
-
-@strawberry.type(description="A page of the viewer's badges, newest first.")
-class AwardConnection:
-    nodes: list[Award] = strawberry.field(description="The awards of this page.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
-    has_next_page: bool = strawberry.field(description="Whether older awards follow.")
 
 
 @strawberry.type(description="The authenticated learner.")
@@ -54,9 +40,18 @@ class Viewer:
         )
 
     @strawberry.field(description="Courses the learner follows, oldest enrollment first.")
-    async def enrollments(self, info: Info) -> list[Enrollment]:
+    async def enrollments(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Enrollment]:
+        page = paging.page_of(first, after, last, before, datetime.fromisoformat, uuid.UUID)
         rows = await info.context.loaders.enrollments_by_user.load(self.db_id)
-        return [Enrollment.from_row(row) for row in rows]
+        found, more = keyset.window(rows, page, _enrollment_key, descending=False)
+        return paging.connection(page, found, more, _enrollment_key, Enrollment.from_row)
 
     @strawberry.field(description="The learner's streak of days with a solved task.")
     async def streak(self, info: Info) -> Streak:
@@ -86,27 +81,21 @@ class Viewer:
         task_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this task's attempts.")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="Continue after this cursor.")
-        ] = None,
-    ) -> AttemptConnection:
-        if not 1 <= first <= MAX_PAGE:
-            raise BadUserInput(f"'first' must be between 1 and {MAX_PAGE}")
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Attempt]:
+        page = paging.page_of(first, after, last, before, datetime.fromisoformat, uuid.UUID)
         rows = await info.context.database.read(
             learner_queries.list_attempts,
             self.db_id,
             task_id=parse_id(task_id, "Task") if task_id else None,
-            before=cursors.decode(after, datetime.fromisoformat, uuid.UUID) if after else None,
-            limit=first + 1,
+            page=page,
         )
-        page = rows[:first]
-        return AttemptConnection(
-            nodes=[Attempt.from_row(row) for row in page],
-            end_cursor=cursors.encode(page[-1].occurred_at.isoformat(), page[-1].id)
-            if page
-            else None,
-            has_next_page=len(rows) > first,
+        found, more = keyset.in_list_order(rows, page)
+        return paging.connection(
+            page, found, more, _attempt_key, lambda row: Attempt.from_row(row, self.db_id)
         )
 
     @strawberry.field(
@@ -127,29 +116,27 @@ class Viewer:
     async def badges(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description="Page size, 1 to 100.")] = 20,
-        after: Annotated[
-            str | None, strawberry.argument(description="Continue after this cursor.")
-        ] = None,
-    ) -> AwardConnection:
-        if not 1 <= first <= MAX_PAGE:
-            raise BadUserInput(f"'first' must be between 1 and {MAX_PAGE}")
-        rows = await info.context.database.read(
-            badge_queries.list_user_awards,
-            self.db_id,
-            before=cursors.decode(after, datetime.fromisoformat, uuid.UUID, str) if after else None,
-            limit=first + 1,
-        )
-        page = rows[:first]
-        return AwardConnection(
-            nodes=[Award.from_row(row) for row in page],
-            end_cursor=cursors.encode(
-                page[-1].awarded_at.isoformat(), page[-1].badge_id, page[-1].context_key
-            )
-            if page
-            else None,
-            has_next_page=len(rows) > first,
-        )
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Award]:
+        page = paging.page_of(first, after, last, before, datetime.fromisoformat, uuid.UUID, str)
+        rows = await info.context.database.read(badge_queries.list_user_awards, self.db_id, page)
+        found, more = keyset.in_list_order(rows, page)
+        return paging.connection(page, found, more, _award_key, Award.from_row)
+
+
+def _enrollment_key(row: Any) -> tuple[Any, ...]:
+    return (row.started_at, row.course_id)
+
+
+def _attempt_key(row: Any) -> tuple[Any, ...]:
+    return (row.occurred_at, row.id)
+
+
+def _award_key(row: Any) -> tuple[Any, ...]:
+    return (row.awarded_at, row.badge_id, row.context_key)
 
 
 @strawberry.type
