@@ -1,7 +1,11 @@
-# Two entry points: `make demo` and `make test`. Both install into .venv first.
+# Two entry points: `make demo` and `make test`. Both install into .venv first; `make test`
+# also installs the JavaScript test clients (tests/clients) from their npm lock.
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
+# JavaScript clients for tests/test_js_clients.py, reinstalled only when their lock changes.
+JS_CLIENTS := tests/clients
+JS_STAMP := $(JS_CLIENTS)/node_modules/.installed
 
 .PHONY: install demo test lint schema
 
@@ -13,10 +17,14 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+$(JS_STAMP): $(JS_CLIENTS)/package-lock.json
+	npm ci --prefix $(JS_CLIENTS) --no-audit --no-fund
+	touch $(JS_STAMP)
+
 demo: install
 	$(VENV)/bin/learntrack serve --demo
 
-test: install
+test: install $(JS_STAMP)
 	$(VENV)/bin/pytest
 
 lint: install
