@@ -28,6 +28,11 @@ from tests.graphql_client import GraphQLClient
 DEMO_COURSE = Path(__file__).resolve().parent.parent / "domain" / "demo" / "course.yaml"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The field-coverage check runs last: it reads what every other test exercised."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_field_coverage.py"))
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A URL to some database on the PostgreSQL server the suite uses."""

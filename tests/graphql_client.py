@@ -9,6 +9,7 @@ import orjson
 
 from gql import auth
 from gql.settings import Settings
+from tests import field_coverage
 
 
 @dataclass
@@ -74,6 +75,7 @@ class GraphQLClient:
         """The response body as JSON: ``data`` and maybe ``errors``."""
         response = await self.post(query, variables, user=user, token=token)
         body: dict[str, Any] = response.json()
+        field_coverage.record(query, body)
         return body
 
 

@@ -5,6 +5,7 @@ look at the server the same way.
 """
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
@@ -295,3 +296,83 @@ async def test_a_second_mutation_in_one_document_reads_what_the_first_wrote(
     assert "errors" not in body, body
     assert body["data"]["first"]["course"]["progress"]["solvedTasks"] == 1
     assert body["data"]["second"]["course"]["progress"]["solvedTasks"] == 2
+
+
+async def test_every_example_operation_runs_without_error(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    tree = await _course(clean_db)
+    await make_badge(client, "solved_total", {"tasks": 1})
+    user, course_id = uuid.uuid4(), to_global_id("Course", tree.course_id)
+    first, second = tree.task_ids
+    today = datetime.now(UTC).date()
+
+    async def run(name: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body = await client.execute(example(name), variables, user=user)
+        assert "errors" not in body, (name, body)
+        data: dict[str, Any] = body["data"]
+        return data
+
+    reserved = await run("reserve_tasks", {"courseId": course_id, "limit": 2})
+    leases = [r["leaseToken"] for r in reserved["reserveTasks"]["reservations"]]
+    extended = await run("extend_reservation", {"leaseToken": leases[0], "seconds": 600})
+    released = await run("release_reservation", {"leaseToken": leases[1]})
+    submitted = await run("submit_attempt", {"input": attempt_input(first)})
+    synced = await run("sync_attempts", {"inputs": [attempt_input(second, solved=False)]})
+    page = await run("course_page", {"id": course_id})
+    task = await run("task_page", {"id": to_global_id("Task", first)})
+    catalog = await run("badge_catalog", {"first": 10})
+    calendar = await run("activity_calendar", {"from": str(today), "to": str(today)})
+
+    assert len(leases) == 2
+    assert extended["extendReservation"]["__typename"] == "ExtendReservationSuccess"
+    assert released["releaseReservation"]["__typename"] == "ReleaseReservationSuccess"
+    assert submitted["submitAttempt"]["newBadges"][0]["name"]
+    assert synced["submitAttempts"][0]["task"]["state"]["status"] == "IN_PROGRESS"
+    assert page["course"]["progress"]["solvedTasks"] == 1
+    assert task["node"]["state"]["status"] == "SOLVED"
+    assert catalog["badges"]["nodes"][0]["ruleProgress"][0]["earned"] is True
+    assert calendar["viewer"]["activity"] == [
+        {"day": str(today), "attempts": 2, "solved": 1, "timeSpentMs": 2000.0}
+    ]
+
+
+async def test_admin_badge_changes_and_the_records_they_leave_read_back(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    tree = await _course(clean_db)
+    made = await make_badge(client, "solved_total", {"tasks": 1})
+    admin = client.token(uuid.uuid4(), admin=True)
+    user = uuid.uuid4()
+    solved = attempt_input(tree.task_ids[0])
+    await client.execute(example("submit_attempt"), {"input": solved}, user=user)
+
+    updated = await client.execute(
+        """mutation($id: ID!, $input: UpdateBadgeInput!) { updateBadge(id: $id, input: $input) {
+          ... on BadgeSuccess { badge { name active } } } }""",
+        {"id": made["badge_id"], "input": {"name": "First solve", "active": True}},
+        token=admin,
+    )
+    reactivated = await client.execute(
+        """mutation($id: ID!) { setBadgeRuleActive(id: $id, active: true, backfill: true) {
+          ... on BadgeRuleSuccess { rule { active } backfilledAwards } } }""",
+        {"id": made["rule"]["id"]},
+        token=admin,
+    )
+    records = await client.execute(
+        """{ viewer {
+          attempts { nodes { clientId createdAt } }
+          badges { nodes { awardedAt attemptId badge { name } } }
+        } }""",
+        user=user,
+    )
+
+    assert updated["data"]["updateBadge"]["badge"] == {"name": "First solve", "active": True}
+    assert reactivated["data"]["setBadgeRuleActive"] == {
+        "rule": {"active": True},
+        "backfilledAwards": 0,
+    }
+    (attempt,) = records["data"]["viewer"]["attempts"]["nodes"]
+    (award,) = records["data"]["viewer"]["badges"]["nodes"]
+    assert attempt["clientId"] == solved["id"] and attempt["createdAt"]
+    assert award["attemptId"] == solved["id"] and award["badge"]["name"] == "First solve"

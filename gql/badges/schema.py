@@ -36,8 +36,12 @@ class BadgeQuery:
 
 @strawberry.enum(description="Why a badge change was refused.")
 class BadgeAdminErrorCode(Enum):
-    INVALID_CRITERIA = "INVALID_CRITERIA"
-    NOT_FOUND = "NOT_FOUND"
+    INVALID_CRITERIA = strawberry.enum_value(
+        "INVALID_CRITERIA", description="The input is invalid; `problems` names each bad field."
+    )
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND", description="There is no badge or rule with that id."
+    )
 
 
 @strawberry.type(description="One bad field of the input.")

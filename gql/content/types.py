@@ -29,12 +29,14 @@ class Node:
 
 @strawberry.enum(description="What kind of exercise a task is.")
 class TaskType(Enum):
-    SINGLE_CHOICE = "single_choice"
-    MULTIPLE_CHOICE = "multiple_choice"
-    TEXT = "text"
-    NUMERIC = "numeric"
-    CODE = "code"
-    ORDERING = "ordering"
+    SINGLE_CHOICE = strawberry.enum_value("single_choice", description="Pick one option.")
+    MULTIPLE_CHOICE = strawberry.enum_value(
+        "multiple_choice", description="Pick every right option."
+    )
+    TEXT = strawberry.enum_value("text", description="Type a short answer.")
+    NUMERIC = strawberry.enum_value("numeric", description="Give a number.")
+    CODE = strawberry.enum_value("code", description="Write code that passes tests.")
+    ORDERING = strawberry.enum_value("ordering", description="Put items in order.")
 
 
 TASK_TYPES = {t.value: t for t in TaskType}

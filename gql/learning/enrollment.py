@@ -14,9 +14,15 @@ from gql.learning.types import Enrollment
 
 @strawberry.enum(description="Why an enrollment change was refused.")
 class EnrollmentErrorCode(Enum):
-    COURSE_NOT_FOUND = "COURSE_NOT_FOUND"
-    NOT_ENROLLED = "NOT_ENROLLED"
-    ALREADY_COMPLETED = "ALREADY_COMPLETED"
+    COURSE_NOT_FOUND = strawberry.enum_value(
+        "COURSE_NOT_FOUND", description="There is no course with that id."
+    )
+    NOT_ENROLLED = strawberry.enum_value(
+        "NOT_ENROLLED", description="The viewer is not enrolled in the course."
+    )
+    ALREADY_COMPLETED = strawberry.enum_value(
+        "ALREADY_COMPLETED", description="The course is completed: it cannot be paused or resumed."
+    )
 
 
 @strawberry.type(description="The change was refused; nothing was written.")

@@ -51,17 +51,38 @@ class SubmitAttemptInput:
 
 @strawberry.enum(description="Why an attempt was not recorded.")
 class SubmitAttemptErrorCode(Enum):
-    TASK_NOT_FOUND = "TASK_NOT_FOUND"
-    TASK_INACTIVE = "TASK_INACTIVE"
-    INVALID_TRIES = "INVALID_TRIES"
-    INVALID_TIME_SPENT = "INVALID_TIME_SPENT"
-    INVALID_OCCURRED_AT = "INVALID_OCCURRED_AT"
-    OCCURRED_IN_FUTURE = "OCCURRED_IN_FUTURE"
-    OCCURRED_TOO_LONG_AGO = "OCCURRED_TOO_LONG_AGO"
-    INVALID_SOURCE = "INVALID_SOURCE"
-    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
+    TASK_NOT_FOUND = strawberry.enum_value(
+        "TASK_NOT_FOUND", description="There is no task with that id."
+    )
+    TASK_INACTIVE = strawberry.enum_value("TASK_INACTIVE", description="The task is deactivated.")
+    INVALID_TRIES = strawberry.enum_value(
+        "INVALID_TRIES", description="`tries` is below 1 or too large."
+    )
+    INVALID_TIME_SPENT = strawberry.enum_value(
+        "INVALID_TIME_SPENT", description="`timeSpentMs` is negative or too large."
+    )
+    INVALID_OCCURRED_AT = strawberry.enum_value(
+        "INVALID_OCCURRED_AT", description="`occurredAt` has no UTC offset."
+    )
+    OCCURRED_IN_FUTURE = strawberry.enum_value(
+        "OCCURRED_IN_FUTURE",
+        description="`occurredAt` is ahead of the server's clock beyond the allowed skew.",
+    )
+    OCCURRED_TOO_LONG_AGO = strawberry.enum_value(
+        "OCCURRED_TOO_LONG_AGO", description="`occurredAt` is older than the offline window."
+    )
+    INVALID_SOURCE = strawberry.enum_value(
+        "INVALID_SOURCE", description="The source is not accepted."
+    )
+    PAYLOAD_TOO_LARGE = strawberry.enum_value(
+        "PAYLOAD_TOO_LARGE", description="`payload` is over the size limit."
+    )
+    IDEMPOTENCY_CONFLICT = strawberry.enum_value(
+        "IDEMPOTENCY_CONFLICT", description="This id was recorded before with other values."
+    )
+    DUPLICATE_IN_BATCH = strawberry.enum_value(
+        "DUPLICATE_IN_BATCH", description="This id appears earlier in the same batch."
+    )
 
 
 @strawberry.type(description="The attempt was not recorded; nothing changed.")
@@ -153,7 +174,7 @@ def _to_domain(item: SubmitAttemptInput) -> attempts.AttemptInput:
         time_spent_ms=item.time_spent_ms,
         solved=item.solved,
         occurred_at=item.occurred_at,
-        source=item.source.value,
+        source=str(item.source.value),
         payload=item.payload,
         lease_token=item.lease_token,
     )

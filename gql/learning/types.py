@@ -15,9 +15,9 @@ from gql.ids import to_global_id, to_global_key
 
 @strawberry.enum(description="Where an attempt was made.")
 class AttemptSource(Enum):
-    WEB = "web"
-    MOBILE = "mobile"
-    API = "api"
+    WEB = strawberry.enum_value("web", description="A web browser.")
+    MOBILE = strawberry.enum_value("mobile", description="A mobile app.")
+    API = strawberry.enum_value("api", description="Another server, through the API.")
 
 
 @strawberry.type(description="One recorded attempt at a task (an immutable fact).")
@@ -101,9 +101,9 @@ class DailyActivity:
 
 @strawberry.enum(description="Where an enrollment stands.")
 class EnrollmentStatus(Enum):
-    ACTIVE = "active"
-    PAUSED = "paused"
-    COMPLETED = "completed"
+    ACTIVE = strawberry.enum_value("active", description="Being followed.")
+    PAUSED = strawberry.enum_value("paused", description="Paused by the learner.")
+    COMPLETED = strawberry.enum_value("completed", description="Every active task solved.")
 
 
 @strawberry.type(description="A learner following a course.")

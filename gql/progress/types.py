@@ -62,9 +62,9 @@ class ThemeProgress:
 
 @strawberry.enum(description="Where a learner stands on a task.")
 class TaskStatus(Enum):
-    NEW = "new"
-    IN_PROGRESS = "in_progress"
-    SOLVED = "solved"
+    NEW = strawberry.enum_value("new", description="Never attempted.")
+    IN_PROGRESS = strawberry.enum_value("in_progress", description="Attempted, not solved yet.")
+    SOLVED = strawberry.enum_value("solved", description="Solved at least once.")
 
 
 @strawberry.type(description="The viewer's state on one task.")

@@ -14,9 +14,15 @@ from gql.queue.types import Reservation
 
 @strawberry.enum(description="Why a reservation was not extended.")
 class ExtendReservationErrorCode(Enum):
-    LEASE_EXPIRED = "LEASE_EXPIRED"
-    INVALID_VISIBILITY = "INVALID_VISIBILITY"
-    TASK_INACTIVE = "TASK_INACTIVE"
+    LEASE_EXPIRED = strawberry.enum_value(
+        "LEASE_EXPIRED", description="The reservation expired or went to another holder."
+    )
+    INVALID_VISIBILITY = strawberry.enum_value(
+        "INVALID_VISIBILITY", description="`seconds` is not 10 s to 12 h."
+    )
+    TASK_INACTIVE = strawberry.enum_value(
+        "TASK_INACTIVE", description="The task was deactivated since."
+    )
 
 
 @strawberry.type(description="The reservation was not extended; nothing changed.")

@@ -14,7 +14,9 @@ from gql.queue.types import QueueEntry
 
 @strawberry.enum(description="Why a reservation was not released.")
 class ReleaseReservationErrorCode(Enum):
-    LEASE_EXPIRED = "LEASE_EXPIRED"
+    LEASE_EXPIRED = strawberry.enum_value(
+        "LEASE_EXPIRED", description="The reservation expired or went to another holder."
+    )
 
 
 @strawberry.type(description="Nothing was released; nothing changed.")

@@ -15,12 +15,22 @@ from gql.queue.types import Reservation
 
 @strawberry.enum(description="Why nothing was reserved.")
 class ReserveTasksErrorCode(Enum):
-    COURSE_NOT_FOUND = "COURSE_NOT_FOUND"
-    SECTION_NOT_FOUND = "SECTION_NOT_FOUND"
-    THEME_NOT_FOUND = "THEME_NOT_FOUND"
-    NO_ACTIVE_TASKS = "NO_ACTIVE_TASKS"
-    INVALID_LIMIT = "INVALID_LIMIT"
-    INVALID_VISIBILITY = "INVALID_VISIBILITY"
+    COURSE_NOT_FOUND = strawberry.enum_value(
+        "COURSE_NOT_FOUND", description="There is no course with that id."
+    )
+    SECTION_NOT_FOUND = strawberry.enum_value(
+        "SECTION_NOT_FOUND", description="There is no such section in the course."
+    )
+    THEME_NOT_FOUND = strawberry.enum_value(
+        "THEME_NOT_FOUND", description="There is no such theme in the course."
+    )
+    NO_ACTIVE_TASKS = strawberry.enum_value(
+        "NO_ACTIVE_TASKS", description="The course (or scope) has no active task."
+    )
+    INVALID_LIMIT = strawberry.enum_value("INVALID_LIMIT", description="`limit` is not 1 to 50.")
+    INVALID_VISIBILITY = strawberry.enum_value(
+        "INVALID_VISIBILITY", description="`visibilitySeconds` is not 10 s to 12 h."
+    )
 
 
 @strawberry.type(description="Nothing was reserved.")

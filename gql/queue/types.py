@@ -13,9 +13,9 @@ from gql.ids import to_global_id
 
 @strawberry.enum(description="Why a task is served: a retry after a failure, a review, or new.")
 class QueueReason(Enum):
-    RETRY = "retry"
-    REVIEW = "review"
-    NEW = "new"
+    RETRY = strawberry.enum_value("retry", description="A retry after a failed attempt.")
+    REVIEW = strawberry.enum_value("review", description="A spaced review of a solved task.")
+    NEW = strawberry.enum_value("new", description="A task not attempted yet, in course order.")
 
 
 @strawberry.type(description="A task reserved for the viewer until `expiresAt`.")
@@ -85,5 +85,9 @@ class QueueEntry:
 
 @strawberry.enum(description="Why an attempt's lease token did not complete its reservation.")
 class ReservationErrorCode(Enum):
-    LEASE_EXPIRED = "LEASE_EXPIRED"
-    LEASE_TASK_MISMATCH = "LEASE_TASK_MISMATCH"
+    LEASE_EXPIRED = strawberry.enum_value(
+        "LEASE_EXPIRED", description="The reservation expired or went to another holder."
+    )
+    LEASE_TASK_MISMATCH = strawberry.enum_value(
+        "LEASE_TASK_MISMATCH", description="The lease token reserves another task."
+    )

@@ -22,8 +22,12 @@ class UpdateViewerInput:
 
 @strawberry.enum(description="Why updateViewer refused the change.")
 class UpdateViewerErrorCode(Enum):
-    INVALID_TIMEZONE = "INVALID_TIMEZONE"
-    INVALID_HANDLE = "INVALID_HANDLE"
+    INVALID_TIMEZONE = strawberry.enum_value(
+        "INVALID_TIMEZONE", description="Not an IANA time zone name."
+    )
+    INVALID_HANDLE = strawberry.enum_value(
+        "INVALID_HANDLE", description="Not 1 to 40 printable characters."
+    )
 
 
 @strawberry.type(description="The change was refused; nothing was written.")
