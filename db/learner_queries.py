@@ -80,10 +80,11 @@ async def list_attempts(
 async def attempts_by_user_id(
     conn: AsyncConnection, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]
 ) -> list[Row[Any] | None]:
-    """Attempts by (user_id, attempt id), aligned to ``keys``; None where there is none."""
+    """Attempts (with their payload) by (user_id, attempt id), aligned to ``keys``; None
+    where there is none."""
     result = await conn.execute(
         statement(
-            f"SELECT user_id, {ATTEMPT_COLUMNS} FROM user_task_attempt"
+            f"SELECT user_id, {ATTEMPT_COLUMNS}, payload FROM user_task_attempt"
             " WHERE (user_id, id) IN (SELECT * FROM unnest(CAST(:users AS uuid[]),"
             " CAST(:ids AS uuid[])))"
         ),

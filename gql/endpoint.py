@@ -11,6 +11,7 @@ ETag derived from data versions (gql/revalidation.py): ``If-None-Match`` with a 
 is answered 304 after one SQL statement, without executing anything.
 """
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -168,7 +169,7 @@ class GraphQLEndpoint:
             body["errors"] = [error.formatted for error in errors]
         if result.extensions:
             body["extensions"] = result.extensions
-        return _json(orjson.dumps(body), status, media_type)
+        return _json(_dumps(body), status, media_type)
 
     def _request_error(self, message: str, media_type: str) -> Response:
         """A well-formed request that names no operation it can run."""
@@ -191,6 +192,16 @@ class GraphQLEndpoint:
         if media_type == media_types.JSON:
             body = {"data": None, **body}
         return _json(orjson.dumps(body), 200, media_type)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    """The response body as JSON. orjson writes integers of up to 64 bits only; a JSON value
+    a client stored (an attempt's payload) may hold a larger one, which the standard library
+    writes exactly, as it was sent."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _request_error(result: ExecutionResult) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gql.ids import to_global_id
 from tests.attempt_helpers import submit
 from tests.clock import Clock
 from tests.factories import CourseTree, make_course
@@ -113,7 +114,7 @@ async def test_any_section_awards_once_per_section(
 
     assert earned == [[badge["key"]], [badge["key"]]]
     contexts = {n["context"]["sectionId"] for n in body["data"]["viewer"]["badges"]["nodes"]}
-    assert contexts == {str(s) for s in tree.section_ids}
+    assert contexts == {to_global_id("Section", s) for s in tree.section_ids}
 
 
 @pytest.mark.parametrize(

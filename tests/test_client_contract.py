@@ -344,7 +344,7 @@ async def test_admin_badge_changes_and_the_records_they_leave_read_back(
     made = await make_badge(client, "solved_total", {"tasks": 1})
     admin = client.token(uuid.uuid4(), admin=True)
     user = uuid.uuid4()
-    solved = attempt_input(tree.task_ids[0])
+    solved = {**attempt_input(tree.task_ids[0]), "payload": {"answer": [2, 0], "note": "é"}}
     await client.execute(example("submit_attempt"), {"input": solved}, user=user)
 
     updated = await client.execute(
@@ -361,7 +361,7 @@ async def test_admin_badge_changes_and_the_records_they_leave_read_back(
     )
     records = await client.execute(
         """{ viewer {
-          attempts { nodes { clientId createdAt } }
+          attempts { nodes { clientId createdAt payload } }
           badges { nodes { awardedAt attemptId badge { name } } }
         } }""",
         user=user,
@@ -375,4 +375,28 @@ async def test_admin_badge_changes_and_the_records_they_leave_read_back(
     (attempt,) = records["data"]["viewer"]["attempts"]["nodes"]
     (award,) = records["data"]["viewer"]["badges"]["nodes"]
     assert attempt["clientId"] == solved["id"] and attempt["createdAt"]
+    assert attempt["payload"] == solved["payload"]
     assert award["attemptId"] == solved["id"] and award["badge"]["name"] == "First solve"
+
+
+async def test_rule_criteria_and_award_contexts_name_nodes_by_global_id(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    tree = await _course(clean_db)
+    section = to_global_id("Section", tree.section_ids[0])
+    made = await make_badge(client, "section_completed", {"sectionId": section})
+    user = uuid.uuid4()
+    for task in tree.task_ids:
+        await client.execute(example("submit_attempt"), {"input": attempt_input(task)}, user=user)
+
+    body = await client.execute(
+        """{ badges { nodes { rules { nodes { criteria } } } }
+             viewer { badges { nodes { context } } } }""",
+        user=user,
+    )
+
+    assert made["rule"]["criteria"] == {"sectionId": section}
+    assert body["data"]["badges"]["nodes"][0]["rules"]["nodes"][0]["criteria"] == {
+        "sectionId": section
+    }
+    assert body["data"]["viewer"]["badges"]["nodes"] == [{"context": {"sectionId": section}}]

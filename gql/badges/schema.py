@@ -11,6 +11,7 @@ from db import content_queries, keyset
 from domain import badge_admin, badge_backfill
 from domain.errors import BadgeNotFound, InvalidBadgeRule
 from gql import paging
+from gql.badges import criteria as rule_criteria
 from gql.badges.types import Badge, BadgeRule
 from gql.content.types import Info
 from gql.ids import find_id
@@ -120,7 +121,10 @@ class CreateBadgeRuleInput:
     badge_id: strawberry.ID = strawberry.field(description="Global id of the badge.")
     key: str = strawberry.field(description="Stable external key, unique.")
     type: str = strawberry.field(description="Rule type, e.g. streak or section_completed.")
-    criteria: JSON = strawberry.field(description="Criteria for the type, e.g. {days: 7}.")
+    criteria: JSON = strawberry.field(
+        description="Criteria for the type, e.g. {days: 7}; name content nodes by global id "
+        "(sectionId) or by key (sectionKey)."
+    )
     backfill: bool = strawberry.field(
         default=False, description="Also award it now to learners who already qualify."
     )
@@ -182,7 +186,7 @@ class BadgeAdminMutation:
                     badge_id=_badge_id(input.badge_id, "Badge"),
                     key=input.key,
                     rule_type=input.type,
-                    criteria=input.criteria,
+                    criteria=rule_criteria.from_client(input.criteria),
                 )
                 awarded = (
                     await badge_backfill.backfill_rule(conn, rule_id=record.id)

@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 
 from db import keyset
 from gql import paging
+from gql.badges import criteria as rule_criteria
 from gql.content.types import Info, Node
 from gql.ids import to_global_id, to_global_key
 from gql.paging import After, Before, Connection, First, Last
@@ -21,7 +22,9 @@ class BadgeRule(Node):
     rule_type: str = strawberry.field(
         description="The rule type, e.g. section_completed or streak."
     )
-    criteria: JSON = strawberry.field(description="The rule's criteria, content keys resolved.")
+    criteria: JSON = strawberry.field(
+        description="The rule's criteria; content nodes named by their global ids."
+    )
     active: bool = strawberry.field(description="Whether the rule still awards its badge.")
 
     @classmethod
@@ -31,7 +34,7 @@ class BadgeRule(Node):
             db_id=row.id,
             key=row.key,
             rule_type=row.type,
-            criteria=row.criteria,
+            criteria=rule_criteria.to_client(row.criteria),
             active=row.active,
         )
 
@@ -124,7 +127,7 @@ class Award(Node):
         return cls(
             id=strawberry.ID(to_global_key("Award", row.user_id, row.badge_id, row.context_key)),
             badge_db_id=row.badge_id,
-            context=row.context,
+            context=rule_criteria.to_client(row.context),
             awarded_at=row.awarded_at,
             retroactive=row.retroactive,
             attempt_id=row.attempt_id,

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import strawberry
+from strawberry.scalars import JSON
 
 from domain import streaks
 from gql.content.types import Course, Info, Node, Task
@@ -26,6 +27,7 @@ class Attempt(Node):
         description="The id the client generated and submitted it with (its idempotency key)."
     )
     task_db_id: strawberry.Private[uuid.UUID]
+    user_db_id: strawberry.Private[uuid.UUID]
     task_id: strawberry.ID = strawberry.field(description="Global id of the task.")
     tries: int = strawberry.field(description="Tries within this attempt.")
     time_spent_ms: int = strawberry.field(description="Time spent, in milliseconds.")
@@ -40,6 +42,7 @@ class Attempt(Node):
         return cls(
             id=strawberry.ID(to_global_key("Attempt", user_id, row.id)),
             client_id=row.id,
+            user_db_id=user_id,
             task_db_id=row.task_id,
             task_id=strawberry.ID(to_global_id("Task", row.task_id)),
             tries=row.tries,
@@ -50,6 +53,12 @@ class Attempt(Node):
             local_day=row.local_day,
             created_at=row.created_at,
         )
+
+    @strawberry.field(description="The payload the client sent with it, as stored.")
+    async def payload(self, info: Info) -> JSON | None:
+        row = await info.context.loaders.attempt_by_user_id.load((self.user_db_id, self.client_id))
+        stored: JSON | None = row.payload if row else None
+        return stored
 
     @strawberry.field(description="The task attempted; null if it was deleted.")
     async def task(self, info: Info) -> Task | None:
