@@ -11,6 +11,7 @@ that do not wait.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -346,3 +347,22 @@ async def release(
         {"u": user_id, "token": lease_token, "now": now},
     )
     return result.one_or_none()
+
+
+async def next_due_by_user_task(
+    conn: AsyncConnection, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]
+) -> list[datetime | None]:
+    """When each (user_id, task_id)'s next retry or review is due (the earliest open queue
+    entry of those reasons), aligned to ``keys``; None where none is queued."""
+    result = await conn.execute(
+        statement(
+            "SELECT q.user_id, q.task_id, min(q.due_at) AS due_at FROM user_task_queue q"
+            " JOIN unnest(CAST(:users AS uuid[]), CAST(:tasks AS uuid[])) AS k(user_id, task_id)"
+            " ON q.user_id = k.user_id AND q.task_id = k.task_id"
+            " WHERE q.state IN ('queued', 'reserved') AND q.reason IN ('retry', 'review')"
+            " GROUP BY q.user_id, q.task_id"
+        ),
+        {"users": [k[0] for k in keys], "tasks": [k[1] for k in keys]},
+    )
+    found = {(row.user_id, row.task_id): row.due_at for row in result.all()}
+    return [found.get(key) for key in keys]

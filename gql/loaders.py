@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
-from db import badge_queries, content_queries, learner_queries, progress_queries
+from db import badge_queries, content_queries, learner_queries, progress_queries, queue_queries
 from db.engine import Database
 from domain import badge_progress
 
@@ -92,6 +92,7 @@ class Loaders:
     rule_by_id = _Batched(badge_queries.rules_by_id)
     attempt_by_user_id = _Batched(learner_queries.attempts_by_user_id)
     awards_by_user_badge = _Batched(badge_queries.awards_by_user_badge)
+    next_due = _Batched(queue_queries.next_due_by_user_task)
 
     @cached_property
     def badge_progress(self) -> "DataLoader[UserKey, list[badge_progress.RuleProgress]]":

@@ -321,6 +321,7 @@ async def test_every_example_operation_runs_without_error(
     synced = await run("sync_attempts", {"inputs": [attempt_input(second, solved=False)]})
     page = await run("course_page", {"id": course_id})
     task = await run("task_page", {"id": to_global_id("Task", first)})
+    failed = await run("task_page", {"id": to_global_id("Task", second)})
     catalog = await run("badge_catalog", {"first": 10})
     calendar = await run("activity_calendar", {"from": str(today), "to": str(today)})
 
@@ -331,6 +332,8 @@ async def test_every_example_operation_runs_without_error(
     assert synced["submitAttempts"][0]["task"]["state"]["status"] == "IN_PROGRESS"
     assert page["course"]["progress"]["solvedTasks"] == 1
     assert task["node"]["state"]["status"] == "SOLVED"
+    assert failed["node"]["state"]["status"] == "IN_PROGRESS"
+    assert datetime.fromisoformat(failed["node"]["nextDueAt"]) > datetime.now(UTC)
     assert catalog["badges"]["nodes"][0]["ruleProgress"][0]["earned"] is True
     assert calendar["viewer"]["activity"] == [
         {"day": str(today), "attempts": 2, "solved": 1, "timeSpentMs": 2000.0}

@@ -7,6 +7,7 @@ its own (``node(id:)``) has nothing attached and loads what is asked through the
 """
 
 import uuid
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -77,6 +78,16 @@ class Task(Node):
     async def state(self, info: Info) -> TaskState | None:
         row = await info.context.loaders.task_state.load((info.context.user_id, self.db_id))
         return TaskState.from_row(row) if row else NEW_TASK_STATE
+
+    @strawberry.field(
+        description="When the viewer's next retry or review of this task is due; null when "
+        "none is queued. Needs a bearer token."
+    )
+    async def next_due_at(self, info: Info) -> datetime | None:
+        due: datetime | None = await info.context.loaders.next_due.load(
+            (info.context.user_id, self.db_id)
+        )
+        return due
 
 
 @strawberry.type(description="A group of tasks on one topic inside a section.")
