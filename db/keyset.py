@@ -55,8 +55,9 @@ def in_list_order(rows: Sequence[Row], page: Page) -> tuple[list[Row], bool]:
 
 def window(
     rows: Sequence[Row], page: Page, key: Callable[[Row], tuple[Any, ...]], *, descending: bool
-) -> tuple[list[Row], bool]:
-    """``page`` of ``rows`` (a whole list, in list order), as ``in_list_order`` answers it."""
+) -> list[Row]:
+    """``page`` of ``rows`` (a whole list, in list order), read as ``sql_tail`` reads it:
+    in reading order, with the one row more."""
 
     def inside(row: Row) -> bool:
         position = key(row)
@@ -70,4 +71,4 @@ def window(
 
     chosen = [row for row in rows if inside(row)]
     reading = chosen[::-1] if page.from_end else chosen
-    return in_list_order(reading[: page.size + 1], page)
+    return reading[: page.size + 1]

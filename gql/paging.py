@@ -88,13 +88,13 @@ def page_of(
 
 def connection(
     page: keyset.Page,
-    rows: Sequence[Row],
-    more: bool,
+    read: Sequence[Row],
     key: Callable[[Row], tuple[Any, ...]],
     node: Callable[[Row], T],
 ) -> Connection[T]:
-    """The connection of ``rows`` (a page in list order, from db/keyset.py), each row's
-    cursor encoding its sort ``key``."""
+    """The connection of the rows ``read`` for ``page`` (in reading order, one more than the
+    page holds: db/keyset.py), each row's cursor encoding its sort ``key``."""
+    rows, more = keyset.in_list_order(read, page)
     edges = [Edge(cursor=cursors.encode(*key(row)), node=node(row)) for row in rows]
     return Connection(
         edges=edges,

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from db import content_queries, keyset
+from db import content_queries
 from domain import badge_admin, badge_backfill
 from domain.errors import BadgeNotFound, InvalidBadgeRule
 from gql import paging
@@ -31,8 +31,7 @@ class BadgeQuery:
     ) -> Connection[Badge]:
         page = paging.page_of(first, after, last, before, str, uuid.UUID)
         rows = await info.context.database.read(content_queries.list_badges, page)
-        found, more = keyset.in_list_order(rows, page)
-        return paging.connection(page, found, more, lambda row: (row.key, row.id), Badge.from_row)
+        return paging.connection(page, rows, lambda row: (row.key, row.id), Badge.from_row)
 
 
 @strawberry.enum(description="Why a badge change was refused.")

@@ -94,8 +94,8 @@ class Badge(Node):
     ) -> Connection[BadgeRule]:
         page = paging.page_of(first, after, last, before, datetime.fromisoformat, uuid.UUID)
         rows = await info.context.loaders.rules_by_badge.load(self.db_id)
-        found, more = keyset.window(rows, page, _rule_key, descending=False)
-        return paging.connection(page, found, more, _rule_key, BadgeRule.from_row)
+        read = keyset.window(rows, page, _rule_key, descending=False)
+        return paging.connection(page, read, _rule_key, BadgeRule.from_row)
 
     @strawberry.field(description="The viewer's progress on each rule; needs a bearer token.")
     async def rule_progress(self, info: Info) -> list[BadgeRuleProgress] | None:

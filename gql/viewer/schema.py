@@ -50,8 +50,8 @@ class Viewer:
     ) -> Connection[Enrollment]:
         page = paging.page_of(first, after, last, before, datetime.fromisoformat, uuid.UUID)
         rows = await info.context.loaders.enrollments_by_user.load(self.db_id)
-        found, more = keyset.window(rows, page, _enrollment_key, descending=False)
-        return paging.connection(page, found, more, _enrollment_key, Enrollment.from_row)
+        read = keyset.window(rows, page, _enrollment_key, descending=False)
+        return paging.connection(page, read, _enrollment_key, Enrollment.from_row)
 
     @strawberry.field(description="The learner's streak of days with a solved task.")
     async def streak(self, info: Info) -> Streak:
@@ -93,9 +93,8 @@ class Viewer:
             task_id=parse_id(task_id, "Task") if task_id else None,
             page=page,
         )
-        found, more = keyset.in_list_order(rows, page)
         return paging.connection(
-            page, found, more, _attempt_key, lambda row: Attempt.from_row(row, self.db_id)
+            page, rows, _attempt_key, lambda row: Attempt.from_row(row, self.db_id)
         )
 
     @strawberry.field(
@@ -123,8 +122,7 @@ class Viewer:
     ) -> Connection[Award]:
         page = paging.page_of(first, after, last, before, datetime.fromisoformat, uuid.UUID, str)
         rows = await info.context.database.read(badge_queries.list_user_awards, self.db_id, page)
-        found, more = keyset.in_list_order(rows, page)
-        return paging.connection(page, found, more, _award_key, Award.from_row)
+        return paging.connection(page, rows, _award_key, Award.from_row)
 
 
 def _enrollment_key(row: Any) -> tuple[Any, ...]:
