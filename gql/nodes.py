@@ -17,6 +17,7 @@ from gql.content.types import Course, Info, Node, Section, Task, Theme
 from gql.errors import BadUserInput
 from gql.ids import split_global_id
 from gql.learning.types import Attempt, Enrollment
+from gql.viewer.schema import authenticated_viewer
 
 MAX_NODES = 100
 
@@ -69,6 +70,13 @@ async def _enrollment(info: Info, raw: str) -> Node | None:
     return Enrollment.from_row(found[0]) if found else None
 
 
+async def _viewer(info: Info, raw: str) -> Node | None:
+    identity = info.context.identity
+    if identity is None or uuid.UUID(raw) != identity.user_id:
+        return None
+    return await authenticated_viewer(info)
+
+
 # Each type with a global id, and how to fetch one by the rest of its id.
 NODE_TYPES: dict[str, Fetch] = {
     "Course": _by_id(Course, "course_by_id"),
@@ -80,6 +88,7 @@ NODE_TYPES: dict[str, Fetch] = {
     "Attempt": _attempt,
     "Award": _award,
     "Enrollment": _enrollment,
+    "Viewer": _viewer,
 }
 
 

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gql import auth
+from gql.ids import to_global_id
 from gql.settings import DEVELOPMENT_JWT_SECRET, Settings
 from tests.graphql_client import GraphQLClient, error_codes
 
@@ -85,10 +86,10 @@ async def test_valid_token_creates_the_user_on_first_sight(client: GraphQLClient
     user = uuid.uuid4()
 
     first = await client.execute("{ viewer { id timezone } }", user=user)
-    second = await client.execute("{ viewer { id createdAt } }", user=user)
+    second = await client.execute("{ viewer { userId createdAt } }", user=user)
 
-    assert first["data"]["viewer"] == {"id": str(user), "timezone": "UTC"}
-    assert second["data"]["viewer"]["id"] == str(user)
+    assert first["data"]["viewer"] == {"id": to_global_id("Viewer", user), "timezone": "UTC"}
+    assert second["data"]["viewer"]["userId"] == str(user)
 
 
 def test_rs256_tokens_verify_with_the_public_key_only() -> None:

@@ -218,3 +218,20 @@ async def test_a_node_of_an_unknown_type_is_null(client: GraphQLClient) -> None:
     )
 
     assert body == {"data": {"node": None}}
+
+
+async def test_the_viewer_refetches_through_node_for_its_own_learner_only(
+    client: GraphQLClient,
+) -> None:
+    user = uuid.uuid4()
+    viewer = (await client.execute("{ viewer { id userId } }", user=user))["data"]["viewer"]
+    refetch = "query($id: ID!) { node(id: $id) { ... on Viewer { id userId } } }"
+
+    own = await client.execute(refetch, {"id": viewer["id"]}, user=user)
+    other = await client.execute(refetch, {"id": viewer["id"]}, user=uuid.uuid4())
+    anonymous = await client.execute(refetch, {"id": viewer["id"]})
+
+    assert (
+        own["data"]["node"] == viewer == {"id": to_global_id("Viewer", user), "userId": str(user)}
+    )
+    assert other["data"]["node"] is None and anonymous["data"]["node"] is None

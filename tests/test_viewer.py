@@ -9,7 +9,7 @@ from tests.graphql_client import GraphQLClient, error_codes
 
 UPDATE = """mutation($input: UpdateViewerInput!) { updateViewer(input: $input) {
   __typename
-  ... on UpdateViewerSuccess { viewer { id timezone handle } }
+  ... on UpdateViewerSuccess { viewer { userId timezone handle } }
   ... on UpdateViewerError { code message }
 } }"""
 
@@ -32,7 +32,7 @@ async def test_update_viewer_sets_timezone_and_handle(
 
     assert body["data"]["updateViewer"] == {
         "__typename": "UpdateViewerSuccess",
-        "viewer": {"id": str(user), "timezone": "Pacific/Kiritimati", "handle": "ada"},
+        "viewer": {"userId": str(user), "timezone": "Pacific/Kiritimati", "handle": "ada"},
     }
     assert await _timezone(clean_db, user) == "Pacific/Kiritimati"
 

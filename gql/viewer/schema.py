@@ -10,9 +10,9 @@ from db import badge_queries, keyset, learner_queries
 from domain import users
 from gql import paging
 from gql.badges.types import Award
-from gql.content.types import Info
+from gql.content.types import Info, Node
 from gql.errors import BadUserInput
-from gql.ids import parse_id
+from gql.ids import parse_id, to_global_id
 from gql.learning.types import Attempt, DailyActivity, Enrollment, Streak
 from gql.paging import After, Before, Connection, First, Last
 from gql.queue import preview as queue_preview
@@ -22,9 +22,9 @@ MAX_ACTIVITY_DAYS = 400
 
 
 @strawberry.type(description="The authenticated learner.")
-class Viewer:
+class Viewer(Node):
     db_id: strawberry.Private[uuid.UUID]
-    id: strawberry.ID = strawberry.field(description="The learner's user id (the token's sub).")
+    user_id: uuid.UUID = strawberry.field(description="The learner's user id (the token's sub).")
     handle: str | None = strawberry.field(description="Display handle, if set.")
     timezone: str = strawberry.field(description="IANA time zone that decides local days.")
     created_at: datetime = strawberry.field(description="When we first saw this learner.")
@@ -33,7 +33,8 @@ class Viewer:
     def from_user(cls, user: users.User) -> "Viewer":
         return cls(
             db_id=user.id,
-            id=strawberry.ID(str(user.id)),
+            id=strawberry.ID(to_global_id("Viewer", user.id)),
+            user_id=user.id,
             handle=user.handle,
             timezone=user.timezone,
             created_at=user.created_at,
