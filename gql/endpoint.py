@@ -12,6 +12,7 @@ is answered 304 after one SQL statement, without executing anything.
 """
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,9 +25,11 @@ from starlette.types import Receive, Scope, Send
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from db import faults
 from domain import data_versions
 from gql import graphiql, graphql_request, media_types, revalidation
 from gql.context import Context
+from gql.errors import UNAVAILABLE_MESSAGE, ServiceUnavailable
 from gql.http_errors import RequestRefused, error_body, refusal_response
 from gql.operations import Operations
 from gql.persisted_queries import PersistedQueries, PersistedQueryUnavailable, sha256_hex
@@ -35,7 +38,11 @@ from gql.settings import Settings
 
 ContextFactory = Callable[[Request, Any], Awaitable[Context]]
 
+log = logging.getLogger(__name__)
+
 QUERIES = frozenset({OperationType.QUERY})
+# Long enough for a restart or failover to finish, short enough not to idle a mobile client.
+RETRY_AFTER_SECONDS = "2"
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
@@ -89,7 +96,25 @@ class GraphQLEndpoint:
             return self._refused(refused, media_type)
         except PersistedQueryUnavailable as unavailable:
             return self._persisted_query_unavailable(unavailable, media_type)
-        return await self._execute(request, parsed, query, media_type, QUERIES if is_get else None)
+        try:
+            return await self._execute(
+                request, parsed, query, media_type, QUERIES if is_get else None
+            )
+        except Exception as error:
+            # The database away before the operation ran (the ETag's version read): the
+            # same answer as from inside it. Anything else is a bug and propagates.
+            if faults.classify(error) != "unavailable":
+                raise
+            log.warning("database unavailable before execution: %s", type(error).__name__)
+            return self._refused(
+                RequestRefused(
+                    503,
+                    UNAVAILABLE_MESSAGE,
+                    headers={"Retry-After": RETRY_AFTER_SECONDS},
+                    code=ServiceUnavailable.code,
+                ),
+                media_type,
+            )
 
     async def _execute(
         self,
@@ -169,6 +194,11 @@ class GraphQLEndpoint:
             body["errors"] = [error.formatted for error in errors]
         if result.extensions:
             body["extensions"] = result.extensions
+        if ServiceUnavailable.code in codes:
+            # Whatever else answered, the client should retry the request as a whole.
+            response = _json(_dumps(body), 503, media_type)
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+            return response
         return _json(_dumps(body), status, media_type)
 
     def _request_error(self, message: str, media_type: str) -> Response:

@@ -10,6 +10,8 @@ import uuid
 
 from graphql import GraphQLError
 
+from db import faults
+
 log = logging.getLogger(__name__)
 
 
@@ -30,6 +32,31 @@ class Forbidden(ClientError):
 
 class BadUserInput(ClientError):
     code = "BAD_USER_INPUT"
+
+
+class ServiceUnavailable(ClientError):
+    """The database cannot serve right now: retry later (HTTP 503 with Retry-After)."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
+class Timeout(ClientError):
+    """A statement ran past the server's statement timeout; it was stopped and rolled back."""
+
+    code = "TIMEOUT"
+
+
+UNAVAILABLE_MESSAGE = "the service is briefly unavailable: retry later"
+TIMEOUT_MESSAGE = "the operation took too long and was stopped"
+
+
+def _fault(error: GraphQLError, fault: faults.Fault) -> GraphQLError:
+    """An error from the database being away or too slow: coded for the client to retry,
+    logged as one line without the traceback (it is no bug)."""
+    log.warning("database %s at %s: %s", fault, error.path, type(error.original_error).__name__)
+    kind = ServiceUnavailable if fault == "unavailable" else Timeout
+    message = UNAVAILABLE_MESSAGE if fault == "unavailable" else TIMEOUT_MESSAGE
+    return GraphQLError(message, nodes=error.nodes, path=error.path, extensions={"code": kind.code})
 
 
 def _masked(error: GraphQLError) -> GraphQLError:
@@ -66,6 +93,9 @@ def _classify(error: GraphQLError) -> GraphQLError:
         return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
     if original is None and error.extensions and "code" in error.extensions:
         return error
+    fault = faults.classify(original) if original is not None else None
+    if fault is not None:
+        return _fault(error, fault)
     return _masked(error)
 
 
