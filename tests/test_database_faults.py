@@ -51,13 +51,14 @@ def restart_postgres(data_dir: Path) -> None:
 
 @pytest.fixture
 async def own_database(tmp_path: Path) -> AsyncIterator[tuple[Path, AsyncEngine]]:
-    server = embedded.start(tmp_path / "pgdata", delete_on_stop=True)
+    data_dir = (tmp_path / "pgdata").resolve()
+    server = embedded.start(data_dir, delete_on_stop=True)
     try:
         url = await admin.create_database(server.get_uri("postgres", "asyncpg"), "faults")
         await asyncio.to_thread(migrate.upgrade, url)
         engine = db_engine.create_engine(url, pool_size=4)
         try:
-            yield server.data_dir, engine
+            yield data_dir, engine
         finally:
             await engine.dispose()
     finally:
