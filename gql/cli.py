@@ -28,7 +28,7 @@ EMBEDDED_DATABASE = "learntrack"
 
 @contextmanager
 def database_url(settings: Settings, data_dir: Path | None = None) -> Iterator[str]:
-    """DATABASE_URL if set; otherwise an embedded PostgreSQL, stopped when the block ends."""
+    """DATABASE_URL if set; otherwise an embedded PostgreSQL, stopped at the end if started here."""
     if settings.database_url:
         yield settings.database_url
         return
@@ -83,7 +83,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 f'  {{"Authorization": "Bearer {token}"}}\n\n'
             )
             sys.stdout.flush()
-        workers.serve(
+        return workers.serve(
             args.host,
             args.port,
             args.workers,
@@ -96,7 +96,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 "access_log": False,
             },
         )
-    return 0
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,5 @@
-"""Prometheus metrics of this process: requests, latency, error codes, database pool.
+"""Prometheus metrics of this process: requests, latency, error codes, database pool, and
+the workers of its supervisor (shared by every worker, so any of them reports the same).
 
 Label values come from a closed set (known routes, error codes) or are bounded (operation
 names), so a client cannot grow the series without limit by inventing names.
@@ -10,13 +11,14 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
 from db import health as db_health
 from db.engine import Database
+from gql import workers
 from gql.request_log import RequestRecord
 
 ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics")
@@ -48,6 +50,26 @@ class PoolCollector(Collector):
         yield connections
 
 
+class WorkerCollector(Collector):
+    """Reads the supervisor's board when scraped; yields nothing when not supervised."""
+
+    def collect(self) -> Iterator[Metric]:
+        board = workers.current_board()
+        if board is None:
+            return
+        yield CounterMetricFamily(
+            "learntrack_worker_restarts",
+            "Worker processes the supervisor replaced after they died.",
+            value=board.restarts.value,
+        )
+        yield GaugeMetricFamily(
+            "learntrack_workers_serving", "Worker processes serving now.", value=board.serving()
+        )
+        yield GaugeMetricFamily(
+            "learntrack_workers_expected", "Worker processes configured.", value=board.expected
+        )
+
+
 class Metrics:
     def __init__(self, database: Database) -> None:
         # One registry per app, not the global one: tests build many apps in one process.
@@ -77,6 +99,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(PoolCollector(database))
+        self.registry.register(WorkerCollector())
         self.operation_names: set[str] = set()
         # Each labelled child, kept once made: labels() checks and locks on every call.
         self._children: dict[tuple[object, ...], Any] = {}

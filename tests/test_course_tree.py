@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db import content_queries
 from db import engine as db_engine
 from gql import loaders
+from gql.content import tree_cache
 from gql.ids import to_global_id
 from tests.conftest import StatementCounter
 from tests.factories import make_course, solve_tasks
 from tests.graphql_client import GraphQLClient, error_codes
+from tests.lock_waits import HANG_DEADLINE_SECONDS
 
 TREE_QUERY = """
 query Tree($id: ID!) {
@@ -136,13 +138,26 @@ async def test_pages_requested_together_after_an_edit_read_the_tree_once(
         )
     reads = 0
     read = content_queries.course_tree_snapshots
+    waiting: list[object] = []
+    all_waiting = asyncio.Event()
+    outcome = tree_cache._outcome
+
+    async def counted_outcome(pending: Any) -> Any:
+        waiting.append(pending)
+        if len(waiting) == 4:
+            all_waiting.set()
+        return await outcome(pending)
 
     async def slow_read(conn: AsyncConnection, course_ids: Sequence[uuid.UUID]) -> Any:
         nonlocal reads
         reads += 1
-        await asyncio.sleep(0.2)  # the other requests arrive while the tree is read
+        # Held until the other four requests wait for this read, however slow the machine
+        # (a fixed sleep here once let a loaded run read the tree twice).
+        if reads == 1:
+            await asyncio.wait_for(all_waiting.wait(), HANG_DEADLINE_SECONDS)
         return await read(conn, course_ids)
 
+    monkeypatch.setattr(tree_cache, "_outcome", counted_outcome)
     monkeypatch.setattr(vars(loaders.Loaders)["course_tree_snapshot"], "query", slow_read)
 
     pages = await asyncio.gather(

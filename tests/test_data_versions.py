@@ -1,7 +1,6 @@
 """The versions ETags are derived from: every write to a learner's rows moves the learner's
 version, every content write the content version, and neither makes writers wait."""
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db import version_queries
 from tests.factories import make_course
 from tests.graphql_client import GraphQLClient
+from tests.lock_waits import backend_pid, never_blocked_by
 from tests.queue_helpers import Clock, Learner
 from tests.test_badges import make_badge
 
@@ -125,11 +125,12 @@ async def test_writers_of_one_learner_do_not_wait_for_each_other(active_learner:
         )
         # The open transaction holds its rows, not the learner's version row: another
         # transaction of the same learner commits without waiting for it.
-        await asyncio.wait_for(
+        await never_blocked_by(
+            engine,
+            await backend_pid(open_conn),
             active_learner.sql(
                 "UPDATE user_streak SET longest = longest WHERE user_id = :u", u=user
             ),
-            timeout=5,
         )
         _, between = await versions(engine, user)
         await transaction.commit()

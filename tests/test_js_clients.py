@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.demo_server import demo_server
+from tests.demo_server import REQUEST_TIMEOUT, demo_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ROOT / "tests" / "clients"
@@ -100,7 +100,7 @@ def test_apollo_cache_follows_submit_attempt_without_refetching(tmp_path: Path) 
         response = httpx.post(
             f"{server.base_url}/graphql",
             json={"query": "{ courses(first: 1) { edges { node { id } } } }"},
-            timeout=30,
+            timeout=REQUEST_TIMEOUT,
         )
         assert response.status_code == 200, response.text
         course_id = response.json()["data"]["courses"]["edges"][0]["node"]["id"]

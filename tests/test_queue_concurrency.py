@@ -21,6 +21,7 @@ from gql.settings import Settings
 from tests.attempt_helpers import SUBMIT_MANY, attempt_input, drift
 from tests.factories import make_course
 from tests.graphql_client import GraphQLClient
+from tests.lock_waits import backend_pid, never_blocked_by
 from tests.queue_helpers import RESERVE, Clock
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -131,9 +132,11 @@ async def test_a_reservation_in_flight_is_skipped_not_waited_for(clean_db: Async
     async with clean_db.connect() as first, clean_db.connect() as second:
         await first.begin()
         (held,) = await _reserve(first, tree.course_id, user.id, limit=1)
+        holder = await backend_pid(first)
         await second.begin()
-        # would hang on a lock if reservation waited; a second is plenty otherwise
-        other = await asyncio.wait_for(_reserve(second, tree.course_id, user.id, limit=5), 1)
+        other = await never_blocked_by(
+            clean_db, holder, _reserve(second, tree.course_id, user.id, limit=5)
+        )
         await second.commit()
         await first.commit()
 
