@@ -157,6 +157,22 @@ def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_documents_build(args: argparse.Namespace, settings: Settings) -> int:
+    from gql import trusted_documents
+
+    try:
+        manifest = trusted_documents.build_manifest(args.directory)
+    except trusted_documents.ManifestError as error:
+        sys.stderr.write(f"learntrack documents build: {error}\n")
+        return 1
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="learntrack", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -202,6 +218,19 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--user", type=uuid.UUID, required=True, help="user id (UUID)")
     token.add_argument("--admin", action="store_true", help="grant the admin role")
     token.set_defaults(handler=cmd_token)
+
+    documents = commands.add_parser("documents", help="trusted documents (an operation allowlist)")
+    document_commands = documents.add_subparsers(dest="documents_command", required=True)
+    build = document_commands.add_parser(
+        "build",
+        help="write the manifest of every operation in DIR's .graphql files, for "
+        "LEARNTRACK_TRUSTED_DOCUMENTS",
+    )
+    build.add_argument("directory", type=Path, help="folder of .graphql files (searched deeply)")
+    build.add_argument(
+        "--output", "-o", type=Path, default=None, help="write here instead of to stdout"
+    )
+    build.set_defaults(handler=cmd_documents_build)
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(handler=cmd_schema)

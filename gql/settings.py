@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     etag_clock_seconds: int = Field(default=10, ge=0)
     # Built course trees kept per process, one content version each (0: none kept).
     tree_cache_courses: int = Field(default=32, ge=0)
+    # Trusted documents: a manifest from `learntrack documents build`; when set, only the
+    # operations it lists run, and anything else is refused before it is parsed.
+    trusted_documents: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
