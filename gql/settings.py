@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     # Trusted documents: a manifest from `learntrack documents build`; when set, only the
     # operations it lists run, and anything else is refused before it is parsed.
     trusted_documents: Path | None = None
+    # Per-learner (or per client address) budget of query cost, a leaky bucket: up to
+    # rate_limit_burst points at once, refilled at rate_limit_per_second. On in production
+    # unless turned off; off in development unless turned on.
+    rate_limits: bool | None = None
+    rate_limit_burst: int = Field(default=50_000, gt=0)
+    rate_limit_per_second: float = Field(default=2_500, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -82,6 +88,12 @@ class Settings(BaseSettings):
         return origins
 
     @model_validator(mode="after")
+    def _every_valid_query_fits_the_bucket(self) -> "Settings":
+        if self.rate_limit_burst < self.max_cost:
+            raise ValueError("LEARNTRACK_RATE_LIMIT_BURST must be at least LEARNTRACK_MAX_COST")
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_keys(self) -> "Settings":
         if self.env == "production" and not (self.jwt_secret or self.jwt_public_key):
             raise ValueError("LEARNTRACK_JWT_SECRET or LEARNTRACK_JWT_PUBLIC_KEY must be set")
@@ -98,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def suggestions_enabled(self) -> bool:
         return self.is_development if self.suggestions is None else self.suggestions
+
+    @property
+    def rate_limits_enabled(self) -> bool:
+        return not self.is_development if self.rate_limits is None else self.rate_limits
 
     @property
     def graphiql_enabled(self) -> bool:
