@@ -27,7 +27,7 @@ from strawberry.types.graphql import OperationType
 
 from db import faults
 from domain import data_versions
-from gql import graphiql, graphql_request, media_types, revalidation
+from gql import graphiql, graphql_request, media_types, revalidation, trusted_documents
 from gql.context import Context
 from gql.errors import UNAVAILABLE_MESSAGE, ServiceUnavailable
 from gql.http_errors import RequestRefused, error_body, refusal_response
@@ -35,6 +35,7 @@ from gql.operations import Operations
 from gql.persisted_queries import PersistedQueries, PersistedQueryUnavailable, sha256_hex
 from gql.request_log import current_request
 from gql.settings import Settings
+from gql.trusted_documents import TrustedDocuments
 
 ContextFactory = Callable[[Request, Any], Awaitable[Context]]
 
@@ -55,6 +56,11 @@ class GraphQLEndpoint:
         self.make_context = make_context
         self.operations = Operations(schema, settings)
         self.limits = graphql_request.RequestLimits.from_settings(settings)
+        self.trusted = (
+            TrustedDocuments.load(settings.trusted_documents)
+            if settings.trusted_documents is not None
+            else None
+        )
         self.persisted_queries = PersistedQueries(
             max_entries=settings.apq_cache_entries, max_chars=settings.apq_cache_chars
         )
@@ -91,7 +97,11 @@ class GraphQLEndpoint:
                 )
             else:
                 parsed = await graphql_request.from_body(request, self.limits)
-            query = self.persisted_queries.query_for(parsed)
+            query = (
+                self.persisted_queries.query_for(parsed)
+                if self.trusted is None
+                else _trusted_query(self.trusted, parsed)
+            )
         except RequestRefused as refused:
             return self._refused(refused, media_type)
         except PersistedQueryUnavailable as unavailable:
@@ -222,6 +232,17 @@ class GraphQLEndpoint:
         if media_type == media_types.JSON:
             body = {"data": None, **body}
         return _json(orjson.dumps(body), 200, media_type)
+
+
+def _trusted_query(trusted: TrustedDocuments, parsed: graphql_request.GraphQLRequest) -> str:
+    """The listed document the request names (by id) or sends (as text); refused, before
+    anything parses it, when it is not listed."""
+    found = trusted.document(id_=parsed.persisted_hash, text=parsed.query)
+    if found is None or (parsed.query is not None and parsed.query != found):
+        raise RequestRefused(
+            400, "this server runs only its trusted documents", code=trusted_documents.NOT_IN_LIST
+        )
+    return found
 
 
 def _dumps(body: dict[str, Any]) -> bytes:
