@@ -6,6 +6,7 @@ activity and streak with SQL-side increments, and store the outcome for replays.
 """
 
 import hashlib
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,9 @@ from domain.errors import AttemptRejected
 from domain.outcomes import AttemptOutcome, AttemptRecord, ProgressRecord, TaskStateRecord
 
 SOURCES = ("web", "mobile", "api")
+# The integers orjson reads and writes as integers; JSON text with a larger one parses to
+# the nearest double (orjson, and every browser), so the request's variables never hold one.
+MIN_JSON_INT, MAX_JSON_INT = -(2**63), 2**64 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +61,57 @@ def fingerprint(attempt: AttemptInput) -> str:
         "tries": attempt.tries,
         "timeSpentMs": attempt.time_spent_ms,
         "solved": attempt.solved,
-        "occurredAt": attempt.occurred_at.astimezone(ZoneInfo("UTC")).isoformat(),
+        "occurredAt": _utc_text(attempt.occurred_at),
         "source": attempt.source,
         "payload": attempt.payload,
     }
     return hashlib.sha256(orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _utc_text(moment: datetime) -> str:
+    try:
+        return moment.astimezone(ZoneInfo("UTC")).isoformat()
+    except OverflowError:
+        # Year 1 or 9999 moved past the calendar by its offset: never a stored attempt's
+        # (those are within the offline window), and validate() refuses it next.
+        return moment.isoformat()
+
+
+def as_json_numbers(attempt: AttemptInput) -> AttemptInput:
+    """``attempt`` with its payload's numbers as parsed JSON holds them: an integer beyond
+    64 bits becomes the nearest double. A literal in the document and the same text in the
+    variables are then one value, with one fingerprint. Raises AttemptRejected for a number
+    beyond the range of a double (JSON text with one is refused as a request)."""
+    try:
+        text = orjson.dumps(attempt.payload)
+    except orjson.JSONEncodeError:
+        return replace(attempt, payload=_json_numbers(attempt.payload))
+    if b"null" in text:
+        _json_numbers(attempt.payload)  # orjson writes a literal like 1e400 (inf) as null
+    return attempt
+
+
+def _json_numbers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _json_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if MIN_JSON_INT <= value <= MAX_JSON_INT:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            raise _beyond_double() from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _beyond_double()
+    return value
+
+
+def _beyond_double() -> AttemptRejected:
+    return AttemptRejected(
+        "PAYLOAD_TOO_LARGE", "payload holds a number beyond the range of a double"
+    )
 
 
 def validate(attempt: AttemptInput, *, now: datetime, policy: AttemptPolicy) -> None:
@@ -105,6 +155,7 @@ async def record_attempt(
     Raises AttemptRejected (nothing written by this function) for invalid input, an
     unknown or inactive task, or an id already used with different content.
     """
+    attempt = as_json_numbers(attempt)
     await q.lock_user(conn, user_id)
     # Read after the lock, so that it sees every earlier attempt of this user.
     start = await q.start_attempt(conn, user_id, attempt.id, attempt.task_id)

@@ -14,6 +14,9 @@ from db import faults
 
 log = logging.getLogger(__name__)
 
+# graphql-core's errors about the variables' values, its "stopped after too many" included.
+VARIABLE_ERRORS = ("Variable ", "Too many errors processing variables")
+
 
 class ClientError(GraphQLError):
     code = "BAD_REQUEST"
@@ -88,7 +91,7 @@ def _classify(error: GraphQLError) -> GraphQLError:
     if isinstance(original, GraphQLError) or (original is None and error.path is None):
         if error.message.startswith("Syntax Error"):
             return _with_code(error, "GRAPHQL_PARSE_FAILED")
-        if error.message.startswith("Variable "):
+        if error.message.startswith(VARIABLE_ERRORS):
             return _with_code(error, "BAD_USER_INPUT")
         return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
     if original is None and error.extensions and "code" in error.extensions:

@@ -24,6 +24,9 @@ MAX_QUERY_PARAMETERS = 16
 GZIP = 16 + zlib.MAX_WBITS
 DECOMPRESSORS = {"gzip": GZIP, "x-gzip": GZIP, "deflate": zlib.MAX_WBITS}
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+# orjson's own nesting limit (1024) is a JSONDecodeError: the same refusal as ours, not
+# "not valid JSON".
+ORJSON_TOO_DEEP = "depth limit exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ def from_query_string(raw: bytes, limits: RequestLimits) -> GraphQLRequest:
         if params.get(name):
             if name == "variables" and len(params[name]) > limits.max_variables_bytes:
                 raise RequestRefused(413, "the variables are too large")
-            params[name] = _load_json(params[name].encode(), f"'{name}'")
+            params[name] = _load_json(params[name].encode(), f"'{name}'", limits.max_json_depth)
     return _graphql_request(params, limits)
 
 
@@ -92,9 +95,11 @@ async def from_body(request: Request, limits: RequestLimits) -> GraphQLRequest:
     )
     if not body.strip():
         raise RequestRefused(400, "the request body is empty")
-    document = _load_json(body, "the request body")
+    document = _load_json(body, "the request body", limits.max_json_depth)
     if not isinstance(document, dict):
         raise RequestRefused(400, "the request body must be a JSON object (batches are refused)")
+    # Before anything serialises the variables: orjson refuses to write past 254 levels.
+    _check_depth(document, limits.max_json_depth)
     if document.get("variables") is not None and (
         len(orjson.dumps(document["variables"])) > limits.max_variables_bytes
     ):
@@ -124,11 +129,22 @@ def _decode_content(body: bytes, coding: str | None, max_bytes: int) -> bytes:
     return decoded
 
 
-def _load_json(data: bytes, what: str) -> Any:
+def _load_json(data: bytes, what: str, max_depth: int) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith(ORJSON_TOO_DEEP):
+            raise _too_deep(max_depth) from exc
         raise RequestRefused(400, f"{what} is not valid JSON in UTF-8") from exc
+
+
+def _check_depth(params: dict[str, Any], max_depth: int) -> None:
+    if _json_depth(params, max_depth) > max_depth:
+        raise _too_deep(max_depth)
+
+
+def _too_deep(max_depth: int) -> RequestRefused:
+    return RequestRefused(400, f"the request nests deeper than {max_depth} levels")
 
 
 def _json_depth(value: Any, limit: int) -> int:
@@ -146,8 +162,7 @@ def _json_depth(value: Any, limit: int) -> int:
 
 
 def _graphql_request(params: dict[str, Any], limits: RequestLimits) -> GraphQLRequest:
-    if _json_depth(params, limits.max_json_depth) > limits.max_json_depth:
-        raise RequestRefused(400, f"the request nests deeper than {limits.max_json_depth} levels")
+    _check_depth(params, limits.max_json_depth)
     query = params.get("query")
     variables = params.get("variables")
     operation_name = params.get("operationName")

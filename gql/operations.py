@@ -14,7 +14,6 @@ from collections.abc import Collection
 from typing import Any
 
 from graphql import (
-    ASTValidationRule,
     DocumentNode,
     ExecutionResult,
     GraphQLError,
@@ -26,7 +25,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from gql import limits
+from gql import limits, private_messages
 from gql.errors import apply_error_policy
 from gql.request_log import record_operation
 from gql.settings import Settings
@@ -39,8 +38,12 @@ class Operations:
         self.schema = schema._schema
         self.executor = schema.execution_context_class
         self.max_tokens = settings.max_tokens
-        self.rules: tuple[type[ASTValidationRule], ...] = limits.validation_rules(settings)
+        self.phases = limits.validation_phases(settings)
         self.hide_suggestions = not settings.suggestions_enabled
+        # Without introspection the schema is private: no message names one of its types.
+        self.private_types = (
+            None if settings.introspection_enabled else frozenset(self.schema.type_map)
+        )
 
     async def run(
         self,
@@ -76,7 +79,7 @@ class Operations:
             errors = limits.validate(
                 self.schema,
                 document,
-                self.rules,
+                self.phases,
                 self.hide_suggestions,
                 named=operation_name is not None,
             )
@@ -90,6 +93,7 @@ class Operations:
                 context_value=context,
                 is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
                 executor_class=self.executor,
+                max_coercion_errors=limits.MAX_ERRORS - 1,
             )
             result = outcome if isinstance(outcome, ExecutionResult) else await outcome
         except GraphQLError as error:
@@ -107,7 +111,9 @@ class Operations:
     def _policy(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         if self.hide_suggestions:
             limits.cut_suggestions(errors)
-        return apply_error_policy(errors)
+        if self.private_types is not None:
+            errors = private_messages.without_types(errors, self.private_types)
+        return limits.cap_errors(apply_error_policy(errors))
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from graphql import parse, specified_rules
 
-from gql import limits, loaders
+from gql import limits, loaders, shape_limits
 from gql.schema import build_schema
 from gql.settings import Settings
 from tests.conftest import StatementCounter
@@ -174,7 +174,7 @@ async def test_a_repeated_document_is_validated_once(client: GraphQLClient) -> N
 def test_validation_cache_is_bounded_and_tells_schemas_apart() -> None:
     first, second = (build_schema(Settings())._schema for _ in range(2))
     cache = limits.ValidationCache(2)
-    rules = tuple(specified_rules)
+    rules = (tuple(specified_rules),)
     documents = [parse("{ courses { pageInfo { hasNextPage } } }") for _ in range(3)]
 
     for document in documents:
@@ -185,3 +185,119 @@ def test_validation_cache_is_bounded_and_tells_schemas_apart() -> None:
 
     assert (cache.hits, cache.misses) == (1, 4)
     assert cache(first, parse("{ nope }"), rules, False)[0].message.startswith("Cannot query")
+
+
+def _unknown_fields(n: int) -> str:
+    return "{ " + " ".join(f"f{i}" for i in range(n)) + " }"
+
+
+@pytest.mark.parametrize(
+    ("case", "query", "variables", "overrides"),
+    [
+        (
+            "100 unknown directives",
+            "{ __typename" + " @x" * 100 + " }",
+            None,
+            {"max_directives": 200},
+        ),
+        ("1000 unknown fields", _unknown_fields(1000), None, {}),
+        (
+            "100 nulls in a list variable",
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            {"ids": [None] * 100},
+            {},
+        ),
+    ],
+)
+async def test_a_response_lists_at_most_the_error_cap(
+    make_client,
+    case: str,
+    query: str,
+    variables: dict[str, object] | None,
+    overrides: dict[str, int],
+) -> None:
+    client = make_client(**overrides)
+
+    body = await client.execute(query, variables)
+
+    assert body["data"] is None
+    assert len(body["errors"]) == limits.MAX_ERRORS, case
+    assert "error limit reached" in body["errors"][-1]["message"]
+    assert len(set(error_codes(body))) == 1
+
+
+LIMITED = [
+    ("max_depth", 3, DEPTH_4, "depth"),
+    ("max_aliases", 2, "{ a: __typename b: __typename c: __typename }", "aliases"),
+    ("max_directives", 2, "{ __typename @x @x @x }", "directive"),
+    ("max_cost", 50, "{ courses { edges { node { sections { themes { id } } } } } }", "cost"),
+]
+
+
+@pytest.mark.parametrize(("setting", "value", "query", "word"), LIMITED)
+async def test_each_limit_answers_alone_before_the_full_validation(
+    make_client, setting: str, value: int, query: str, word: str
+) -> None:
+    # The same document with a thousand mistakes the specification's rules would list.
+    client = make_client(**{setting: value})
+    wrong = query[:-1] + " " + " ".join(f"nope{i}" for i in range(1000)) + " }"
+
+    body = await client.execute(wrong)
+
+    assert body["data"] is None
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
+    assert word in body["errors"][0]["message"]
+
+
+async def test_the_token_limit_answers_before_validation(make_client) -> None:
+    client = make_client(max_tokens=100)
+
+    body = await client.execute(_unknown_fields(1000))
+
+    assert error_codes(body) == ["GRAPHQL_PARSE_FAILED"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("{ ...Nope }", "Unknown fragment 'Nope'."),
+        ("{ courses { ...Nope } }", "Unknown fragment 'Nope'."),
+        ("fragment A on Query { ...A } { ...A }", "Cannot spread fragment 'A' within itself."),
+    ],
+)
+async def test_unknown_and_cyclic_fragments_are_validation_errors(
+    client: GraphQLClient, query: str, message: str
+) -> None:
+    body = await client.execute(query)
+
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
+    assert body["errors"][0]["message"] == message
+
+
+async def test_fragments_spread_exponentially_are_measured_once_each(
+    make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each fragment spreads the next one twice: 2^60 paths through 61 fragments.
+    fragments = "".join(
+        f"fragment F{i} on Query {{ a{i}: __typename ...F{i + 1} ...F{i + 1} }}" for i in range(60)
+    )
+    query = "{ ...F0 } " + fragments + " fragment F60 on Query { courses { edges { cursor } } }"
+    measured: list[object] = []
+    depth, aliases = shape_limits._Shape.depth, shape_limits._Shape.alias_count
+
+    def counted(measure):  # type: ignore[no-untyped-def]
+        def wrapper(self, node):  # type: ignore[no-untyped-def]
+            measured.append(node)
+            return measure(self, node)
+
+        return wrapper
+
+    monkeypatch.setattr(shape_limits._Shape, "depth", counted(depth))
+    monkeypatch.setattr(shape_limits._Shape, "alias_count", counted(aliases))
+    client = make_client(max_aliases=1000, max_tokens=5000)
+
+    body = await client.execute(query)
+
+    # 2^60 - 1 aliases, counted without walking 2^60 paths.
+    assert f"{2**60 - 1} aliases found. Allowed: 1000" in [e["message"] for e in body["errors"]]
+    assert len(measured) <= 2 * 64  # 64 selection sets, each measured once per measure

@@ -384,3 +384,54 @@ async def test_garbage_headers_are_refused_or_ignored_never_a_500(
         # The mutation ran without a usable identity: UNAUTHENTICATED, nothing written.
         assert [error["extensions"]["code"] for error in body["errors"]] == ["UNAUTHENTICATED"]
     assert await _rows(clean_db) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "depth"),
+    # A GET's URL holds a few thousand levels at most (httpx's own URL limit).
+    [("POST", depth) for depth in (33, 254, 255, 1_000, 100_000)]
+    + [("GET", depth) for depth in (33, 255, 1_000, 5_000)],
+)
+async def test_variables_nested_at_any_depth_are_the_same_400(
+    make_client: Any, clean_db: AsyncEngine, depth: int, method: str
+) -> None:
+    # Built as text: a value this deep would exhaust the test's own serialiser.
+    variables = '{"deep": ' + "[" * depth + "1" + "]" * depth + "}"
+    client: GraphQLClient = make_client()
+    headers = {"Authorization": f"Bearer {client.token(uuid.uuid4())}"}
+    before = await _rows(clean_db)
+
+    if method == "POST":
+        body = '{"query": ' + orjson.dumps(MUTATION).decode() + ', "variables": ' + variables + "}"
+        response = await client.http.post(
+            "/graphql", content=body, headers={**headers, **JSON_BODY}
+        )
+    else:
+        params = {"query": "{ __typename }", "variables": variables}
+        response = await client.http.get("/graphql", params=params, headers=headers)
+
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert error["message"] == "the request nests deeper than 32 levels"
+    assert await _rows(clean_db) == before
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "code"),
+    [
+        ("0001-01-01T00:00:00+01:00", "OCCURRED_TOO_LONG_AGO"),
+        ("9999-12-31T23:00:00-02:00", "OCCURRED_IN_FUTURE"),
+    ],
+)
+async def test_an_occurred_at_at_the_calendars_edge_is_a_typed_refusal(
+    client: GraphQLClient, clean_db: AsyncEngine, occurred_at: str, code: str
+) -> None:
+    # In UTC these fall outside the years datetime can hold.
+    before = await _rows(clean_db)
+    query = ATTEMPT.replace("{ __typename }", "{ ... on SubmitAttemptError { code } }")
+
+    body = await client.execute(query, {"i": _attempt(occurredAt=occurred_at)}, user=uuid.uuid4())
+
+    assert body["data"]["submitAttempt"] == {"code": code}, body
+    assert await _rows(clean_db) == before

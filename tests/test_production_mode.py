@@ -3,12 +3,15 @@
 Development keeps the conveniences; each test shows both sides.
 """
 
+import re
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 
 from gql import limits
+from gql.schema import build_schema
 from gql.settings import Settings
 from tests.graphql_client import GraphQLClient, error_codes
 from tests.test_malformed_requests import ATTEMPT, _attempt
@@ -128,3 +131,77 @@ def test_a_hint_from_code_that_ignores_the_flag_is_still_cut() -> None:
     message = "Value 'WBE' is not an AttemptSource. Did you mean 'WEB'\nor 'API'?"
 
     assert limits.SUGGESTION.sub("", message) == "Value 'WBE' is not an AttemptSource."
+
+
+# Documents a prober would send to map a schema whose introspection is off.
+SCHEMA_PROBES: list[tuple[str, dict[str, Any] | None]] = [
+    ("{ viewer { foo } }", None),
+    ("{ course }", None),
+    ("{ courses { edges { node { sections } } } }", None),
+    ("{ __typename { id } }", None),
+    ("{ courses(frist: 1, first: 1) { pageInfo { hasNextPage } } }", None),
+    ("{ ... on Badge { id } }", None),
+    ("fragment F on Badge { id } { courses { ...F } }", None),
+    ("query($n: String) { courses(first: $n) { pageInfo { hasNextPage } } }", None),
+    ('query($n: Int = "x") { courses(first: $n) { pageInfo { hasNextPage } } }', None),
+    ("{ a: courses(first: 1) { pageInfo { hasNextPage } } a: viewer { userId } }", None),
+    ('mutation { updateViewer(input: {handel: "x"}) { __typename } }', None),
+    ("mutation { updateViewer(input: {timezone: 7}) { __typename } }", None),
+    ("mutation { submitAttempt(input: {source: WBE}) { __typename } }", None),
+    ("mutation { reserveTasks { __typename } }", None),
+    ("{ courses @include { pageInfo { hasNextPage } } }", None),
+    ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [None, 1]}),
+    (ATTEMPT, {"i": {**_attempt(source="WBE"), "timeSpentMss": 1, "payload": {"x": 1}}}),
+    (ATTEMPT, {"i": None}),
+    (ATTEMPT, {"i": {"tries": "many"}}),
+]
+
+
+def _schema_type_names() -> set[str]:
+    return set(build_schema(Settings())._schema.type_map)
+
+
+@pytest.mark.parametrize(("query", "variables"), SCHEMA_PROBES)
+async def test_production_messages_name_no_type_and_development_keeps_them(
+    make_client: Any, query: str, variables: dict[str, Any] | None
+) -> None:
+    # The client's own words may come back (a field it misspelt); no other name of a type.
+    own_words = set(re.findall(r"\w+", query + orjson.dumps(variables).decode()))
+    types = _schema_type_names() - own_words
+
+    production = await make_client(**PRODUCTION).execute(query, variables, user=uuid.uuid4())
+    development = await make_client().execute(query, variables, user=uuid.uuid4())
+
+    assert production["data"] is None, production
+    assert len(production["errors"]) == len(development["errors"])
+    for error in production["errors"]:
+        named = [name for name in types if re.search(rf"\b{re.escape(name)}\b", error["message"])]
+        assert named == [], error
+        assert error["extensions"]["code"] in ("GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT")
+    assert [e.get("locations") for e in production["errors"]] == [
+        e.get("locations") for e in development["errors"]
+    ]
+    assert [e["extensions"] for e in production["errors"]] == [
+        e["extensions"] for e in development["errors"]
+    ]
+
+
+async def test_development_keeps_graphql_cores_messages(make_client: Any) -> None:
+    query = "{ viewer { foo } course(id: 1) }"
+
+    production_client = make_client(**PRODUCTION)
+    production = await production_client.execute(query, user=uuid.uuid4())
+    development = await make_client().execute(query, user=uuid.uuid4())
+    # Validation results are cached: the second answer comes from the cache.
+    again = await production_client.execute(query, user=uuid.uuid4())
+
+    assert _messages(again) == _messages(production)
+    assert _messages(development) == [
+        "Cannot query field 'foo' on type 'Viewer'.",
+        "Field 'course' of type 'Course' must have a selection of subfields."
+        " Did you mean 'course { ... }'?",
+    ]
+    assert _messages(production) == [
+        "Cannot query field 'foo' here.",
+        "Field 'course' must have a selection of subfields.",
+    ]

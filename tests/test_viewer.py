@@ -1,7 +1,9 @@
 """The viewer and updateViewer: typed errors that change nothing; no mutations over GET."""
 
+import logging
 import uuid
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -49,6 +51,52 @@ async def test_invalid_timezone_is_a_typed_error_and_changes_nothing(
         )
         assert body["data"]["updateViewer"]["code"] == "INVALID_TIMEZONE", bad
 
+    assert await _timezone(clean_db, user) == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "Europe/" + "x" * 24_000,  # past the file system's name length
+        "Europe/Berlin\x00.evil",
+        "/etc/passwd-probe",
+        "Europe/../Europe/Berlin",
+        "Europe/Berlin/",
+        "europe/berlin-lower",
+        "Zürich/Ünïcödé-☃",
+        "\ud7ff-\U0001f600-zone",
+        "   spaced-zone   ",
+    ],
+)
+async def test_any_string_is_invalid_timezone_and_never_logged_or_echoed(
+    client: GraphQLClient,
+    clean_db: AsyncEngine,
+    caplog: pytest.LogCaptureFixture,
+    bad: str,
+) -> None:
+    user = uuid.uuid4()
+    await client.execute(UPDATE, {"input": {"timezone": "Europe/Berlin"}}, user=user)
+
+    with caplog.at_level(logging.DEBUG):
+        for query, variables in (
+            (UPDATE, {"input": {"timezone": bad}}),
+            (
+                "mutation($tz: String!) { updateViewer(input: {timezone: $tz}) {"
+                " ... on UpdateViewerError { code message } } }",
+                {"tz": bad},
+            ),
+        ):
+            body = await client.execute(query, variables, user=user)
+
+            assert "errors" not in body, body
+            assert body["data"]["updateViewer"]["code"] == "INVALID_TIMEZONE"
+            assert bad.strip() not in body["data"]["updateViewer"]["message"]
+
+    assert caplog.records, "the test saw no log record at all"
+    for record in caplog.records:
+        assert bad.strip() not in record.getMessage(), record.name
+        assert bad.strip() not in (record.exc_text or ""), record.name
+    assert bad.strip() not in caplog.text
     assert await _timezone(clean_db, user) == "Europe/Berlin"
 
 

@@ -75,7 +75,8 @@ class SubmitAttemptErrorCode(Enum):
         "INVALID_SOURCE", description="The source is not accepted."
     )
     PAYLOAD_TOO_LARGE = strawberry.enum_value(
-        "PAYLOAD_TOO_LARGE", description="`payload` is over the size limit."
+        "PAYLOAD_TOO_LARGE",
+        description="`payload` is over the size limit or holds a number beyond a double.",
     )
     IDEMPOTENCY_CONFLICT = strawberry.enum_value(
         "IDEMPOTENCY_CONFLICT", description="This id was recorded before with other values."
