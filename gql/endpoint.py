@@ -33,6 +33,7 @@ from gql.errors import UNAVAILABLE_MESSAGE, ServiceUnavailable
 from gql.http_errors import RequestRefused, error_body, refusal_response
 from gql.operations import Operations
 from gql.persisted_queries import PersistedQueries, PersistedQueryUnavailable, sha256_hex
+from gql.rate_limits import Admission, LeakyBuckets, RateLimited
 from gql.request_log import current_request
 from gql.settings import Settings
 from gql.trusted_documents import TrustedDocuments
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 QUERIES = frozenset({OperationType.QUERY})
 # Long enough for a restart or failover to finish, short enough not to idle a mobile client.
 RETRY_AFTER_SECONDS = "2"
+RATE_LIMITED = "RATE_LIMITED"
 QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
@@ -59,6 +61,11 @@ class GraphQLEndpoint:
         self.trusted = (
             TrustedDocuments.load(settings.trusted_documents)
             if settings.trusted_documents is not None
+            else None
+        )
+        self.buckets = (
+            LeakyBuckets(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second)
+            if settings.rate_limits_enabled
             else None
         )
         self.persisted_queries = PersistedQueries(
@@ -157,13 +164,18 @@ class GraphQLEndpoint:
             if current is not None:
                 return revalidation.not_modified(current)
         try:
+            admission = self._admission(request, context)
             result = await self.operations.run(
                 query,
                 variables=parsed.variables,
                 operation_name=parsed.operation_name,
                 context=context,
                 allowed=only or QUERIES_AND_MUTATIONS,
+                admit=admission.admit if admission is not None else None,
             )
+        except RateLimited:
+            assert admission is not None
+            return self._rate_limited(admission, media_type)
         except InvalidOperationTypeError as exc:
             if only is not None and exc.operation_type == OperationType.MUTATION:
                 return self._refused(
@@ -179,6 +191,9 @@ class GraphQLEndpoint:
             )
         except CannotGetOperationTypeError as exc:
             return self._request_error(exc.as_http_error_reason(), media_type)
+        cost = admission.extension() if admission is not None else None
+        if cost is not None:
+            result.extensions = {**(result.extensions or {}), "cost": cost}
         response = self._result(result, media_type)
         if parsed.persisted_hash and parsed.query is not None and not _request_error(result):
             self.persisted_queries.remember(parsed.persisted_hash, query)
@@ -210,6 +225,26 @@ class GraphQLEndpoint:
             response.headers["Retry-After"] = RETRY_AFTER_SECONDS
             return response
         return _json(_dumps(body), status, media_type)
+
+    def _admission(self, request: Request, context: Context) -> Admission | None:
+        """The request's passage through its learner's (or its address's) cost bucket."""
+        if self.buckets is None:
+            return None
+        if context.identity is not None:
+            return Admission(self.buckets, f"user:{context.identity.user_id}")
+        return Admission(self.buckets, f"address:{request.client.host if request.client else ''}")
+
+    def _rate_limited(self, admission: Admission, media_type: str) -> Response:
+        """Over budget: nothing ran; 429 whatever the media type, with when to come back."""
+        assert admission.decision is not None
+        _note_codes([RATE_LIMITED])
+        error = {
+            "message": "over the query-cost budget: retry after Retry-After seconds",
+            "extensions": {"code": RATE_LIMITED, "cost": admission.extension()},
+        }
+        response = _json(_dumps({"errors": [error]}), 429, media_type)
+        response.headers["Retry-After"] = str(admission.decision.retry_after_seconds)
+        return response
 
     def _request_error(self, message: str, media_type: str) -> Response:
         """A well-formed request that names no operation it can run."""

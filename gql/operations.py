@@ -10,7 +10,7 @@ Here the stages are plain calls. The schema carries no extensions, so every tran
 its operations through ``Operations.run``.
 """
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from graphql import (
@@ -25,8 +25,9 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from gql import limits, private_messages
+from gql import limits, private_messages, query_cost
 from gql.errors import apply_error_policy
+from gql.rate_limits import RateLimited
 from gql.request_log import record_operation
 from gql.settings import Settings
 
@@ -40,6 +41,7 @@ class Operations:
         self.max_tokens = settings.max_tokens
         self.phases = limits.validation_phases(settings)
         self.hide_suggestions = not settings.suggestions_enabled
+        self.list_size = settings.cost_list_size
         # Without introspection the schema is private: no message names one of its types.
         self.private_types = (
             None if settings.introspection_enabled else frozenset(self.schema.type_map)
@@ -53,12 +55,14 @@ class Operations:
         operation_name: str | None,
         context: Any,
         allowed: Collection[OperationType],
+        admit: Callable[[int], None] | None = None,
     ) -> ExecutionResult:
         """The operation's result, every error in it coded (and masked when unexpected).
 
         Raises CannotGetOperationTypeError when the document has no operation by that name
         (or none at all), and InvalidOperationTypeError when ``allowed`` excludes its type:
-        the transport answers those.
+        the transport answers those. ``admit`` gets a valid operation's estimated cost before
+        it runs, and may refuse it by raising (rate limits).
         """
         try:
             document = limits.parse(query, self.max_tokens)
@@ -85,6 +89,8 @@ class Operations:
             )
             if errors:
                 return self._failed(errors)
+            if admit is not None:
+                admit(query_cost.estimate(self.schema, document, operation, self.list_size))
             outcome = execute(
                 self.schema,
                 document,
@@ -98,6 +104,8 @@ class Operations:
             result = outcome if isinstance(outcome, ExecutionResult) else await outcome
         except GraphQLError as error:
             return self._failed([error])
+        except RateLimited:
+            raise
         except Exception as error:  # noqa: BLE001 - a bug outside resolvers: masked, logged
             return self._failed([GraphQLError(str(error), original_error=error)])
         if result.errors:

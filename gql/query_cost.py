@@ -15,6 +15,7 @@ from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -122,6 +123,38 @@ class _Estimate:
         return paging.DEFAULT_PAGE
 
 
+def estimate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    list_size: int,
+) -> int:
+    """The estimated cost of ``operation`` in a valid ``document`` (what rate limits pour)."""
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    return _cost(schema, fragments, operation, list_size)
+
+
+def _cost(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    list_size: int,
+) -> int:
+    root = schema.get_root_type(operation.operation)
+    assert root is not None, "validation refuses an operation type the schema lacks"
+    defaults = {
+        definition.variable.name.value: definition.default_value
+        for definition in operation.variable_definitions or ()
+    }
+    return _Estimate(schema, fragments, defaults, list_size).selection_set(
+        operation.selection_set, root, None
+    )
+
+
 def query_cost_rule(max_cost: int, list_size: int) -> type[ASTValidationRule]:
     """A rule class refusing operations whose estimated cost exceeds ``max_cost``."""
 
@@ -135,15 +168,9 @@ def query_cost_rule(max_cost: int, list_size: int) -> type[ASTValidationRule]:
             }
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> Any:
-            root = self.context.schema.get_root_type(node.operation)
-            if root is None:
+            if self.context.schema.get_root_type(node.operation) is None:
                 return self.SKIP
-            defaults = {
-                definition.variable.name.value: definition.default_value
-                for definition in node.variable_definitions or ()
-            }
-            estimate = _Estimate(self.context.schema, self.fragments, defaults, list_size)
-            cost = estimate.selection_set(node.selection_set, root, None)
+            cost = _cost(self.context.schema, self.fragments, node, list_size)
             if cost > max_cost:
                 self.report_error(
                     GraphQLError(

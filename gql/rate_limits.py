@@ -37,6 +37,14 @@ class Decision:
         }
 
 
+class RateLimited(Exception):
+    """A request refused for its cost: answered 429 with ``Retry-After``."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("rate limited")
+        self.decision = decision
+
+
 class LeakyBuckets:
     def __init__(
         self,
@@ -73,3 +81,24 @@ class LeakyBuckets:
         self._levels[key] = (level, now)
         while len(self._levels) > self.max_keys:
             self._levels.popitem(last=False)
+
+
+class Admission:
+    """One request's way through its bucket: ``admit`` is handed the operation's cost."""
+
+    def __init__(self, buckets: LeakyBuckets, key: str) -> None:
+        self.buckets = buckets
+        self.key = key
+        self.decision: Decision | None = None
+
+    def admit(self, cost: int) -> None:
+        """Pour ``cost``; RateLimited if it does not fit."""
+        self.decision = self.buckets.take(self.key, cost)
+        if not self.decision.allowed:
+            raise RateLimited(self.decision)
+
+    def extension(self) -> dict[str, object] | None:
+        """``extensions.cost`` for the answer, once a cost was poured (or refused)."""
+        if self.decision is None:
+            return None
+        return self.decision.extension(self.buckets.burst, self.buckets.per_second)

@@ -1,6 +1,14 @@
-"""The leaky bucket alone: what fits, what waits, and how long."""
+"""Rate limits: the leaky bucket alone (what fits, what waits, how long), then through the
+API (429 with Retry-After, per learner and per address, nothing run)."""
+
+import uuid
+from collections.abc import Callable
+
+import httpx
 
 from gql.rate_limits import LeakyBuckets
+from tests.conftest import StatementCounter
+from tests.graphql_client import GraphQLClient
 
 
 class Clock:
@@ -52,3 +60,82 @@ def test_only_max_keys_buckets_are_kept() -> None:
 
     assert buckets.take("a", 10).allowed  # forgotten: a full bucket again
     assert not buckets.take("c", 1).allowed
+
+
+PAGE = "{ courses(first: 5) { nodes { id title } } }"
+
+
+async def _until_limited(client: GraphQLClient, user: uuid.UUID | None) -> list[httpx.Response]:
+    answers = []
+    for _ in range(1000):  # a safety net: the bucket holds a few dozen of these
+        response = await client.post(PAGE, user=user)
+        answers.append(response)
+        if response.status_code == 429:
+            return answers
+    raise AssertionError("never limited")
+
+
+async def test_a_learner_over_budget_gets_429_with_retry_after_and_others_do_not(
+    make_client: Callable[..., GraphQLClient],
+) -> None:
+    # Draining a point a thousand seconds: nothing refills while the test runs.
+    client = make_client(
+        rate_limits=True, max_cost=100, rate_limit_burst=100, rate_limit_per_second=0.001
+    )
+    ada, grace = uuid.uuid4(), uuid.uuid4()
+
+    answers = await _until_limited(client, ada)
+    other = await client.post(PAGE, user=grace)
+
+    *served, refused = answers
+    left = [r.json()["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] for r in served]
+    cost = served[0].json()["extensions"]["cost"]["requestedQueryCost"]
+    assert cost > 0 and left == [100 - cost * n for n in range(1, len(served) + 1)]
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    body = refused.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert body["errors"][0]["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] < cost
+    assert other.status_code == 200 and "errors" not in other.json()
+
+
+async def test_anonymous_clients_share_their_address_bucket(
+    make_client: Callable[..., GraphQLClient],
+) -> None:
+    client = make_client(
+        rate_limits=True, max_cost=100, rate_limit_burst=100, rate_limit_per_second=0.001
+    )
+
+    answers = await _until_limited(client, None)
+
+    assert answers[-1].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_a_refused_request_runs_nothing(
+    make_client: Callable[..., GraphQLClient], count_statements: StatementCounter
+) -> None:
+    client = make_client(
+        rate_limits=True, max_cost=100, rate_limit_burst=100, rate_limit_per_second=0.001
+    )
+    user = uuid.uuid4()
+    mutation = 'mutation { updateViewer(input: {handle: "x"}) { __typename } }'
+
+    for _ in range(1000):  # a safety net: the bucket holds a few dozen of these
+        before = count_statements.count
+        response = await client.post(mutation, user=user)
+        if response.status_code == 429:
+            break
+        assert count_statements.count > before
+
+    assert response.status_code == 429
+    assert count_statements.count == before
+
+
+async def test_limits_are_off_in_development_and_on_in_production(
+    make_client: Callable[..., GraphQLClient],
+) -> None:
+    development = await make_client().post(PAGE)
+    production = await make_client(env="production", jwt_secret="s" * 40).post(PAGE)
+
+    assert "extensions" not in development.json()
+    assert production.json()["extensions"]["cost"]["throttleStatus"]["maximumAvailable"] == 50_000
