@@ -5,13 +5,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import URL, make_url, text
+import asyncpg
+from sqlalchemy import URL, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util import greenlet_spawn
 
-from db import raw
+from db import faults, raw
 
 V = TypeVar("V")
 
@@ -28,7 +30,7 @@ def create_engine(
     database_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5000
 ) -> AsyncEngine:
     """An engine whose connections time out statements after ``statement_timeout_ms``."""
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -40,6 +42,16 @@ def create_engine(
             }
         },
     )
+    event.listen(engine.sync_engine, "handle_error", _fault_is_disconnect)
+    return engine
+
+
+def _fault_is_disconnect(context: ExceptionContext) -> None:
+    """Any fault of the database's (db/faults.py: a restart, a failover, a dead socket) counts
+    as a disconnect: SQLAlchemy then drops that connection and every older pooled one, so no
+    request after a restart is handed a dead connection. Its own test knows fewer errors."""
+    if faults.classify(context.original_exception) == "unavailable":
+        context.is_disconnect = True
 
 
 async def _discard(pooled: Any) -> None:
@@ -88,20 +100,21 @@ class Database:
         transaction, for the hot write paths). A connection whose transaction could not be
         ended cleanly (an error from COMMIT or ROLLBACK, a cancellation) is discarded, never
         returned to the pool."""
-        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        pooled, transaction = await self._begin_raw()
         clean = False
         try:
-            driver = pooled.driver_connection
-            assert driver is not None, "a checked-out connection has its driver connection"
-            transaction = driver.transaction()
-            await transaction.start()
             try:
-                yield raw.Transaction(driver, self.engine.sync_engine)
+                yield raw.Transaction(pooled.driver_connection, self.engine.sync_engine)
             except Exception:
                 await transaction.rollback()
                 clean = True
                 raise
-            await transaction.commit()
+            try:
+                await transaction.commit()
+            except asyncpg.InternalClientError as error:
+                # The protocol refused to send COMMIT: an earlier operation on this
+                # connection broke off (the server went away under it). Nothing committed.
+                raise faults.ConnectionBroken("the connection broke before COMMIT") from error
             clean = True
         finally:
             if clean:
@@ -109,6 +122,27 @@ class Database:
             else:
                 # Shielded, so that a cancellation cannot leave the connection half-closed.
                 await asyncio.shield(_discard(pooled))
+
+    async def _begin_raw(self) -> tuple[PoolProxiedConnection, Any]:
+        """A pooled connection with its transaction begun. A connection that cannot even
+        begin is dead (the server restarted since it was pooled, or an earlier operation on
+        it broke off): it is discarded and, since nothing ran yet, another is taken, once."""
+        for last_try in (False, True):
+            pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+            driver = pooled.driver_connection
+            assert driver is not None, "a checked-out connection has its driver connection"
+            transaction = driver.transaction()
+            try:
+                await transaction.start()
+                return pooled, transaction
+            except Exception as error:
+                await asyncio.shield(_discard(pooled))
+                dead = faults.classify(error) is not None or isinstance(
+                    error, asyncpg.InternalClientError
+                )
+                if last_try or not dead:
+                    raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def rolled_back(self) -> AsyncIterator[AsyncConnection]:

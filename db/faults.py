@@ -11,6 +11,11 @@ from sqlalchemy import exc as sa_exc
 
 Fault = Literal["unavailable", "timeout"]
 
+
+class ConnectionBroken(Exception):
+    """A connection found broken before its transaction could end: nothing was committed."""
+
+
 # SQLSTATEs of a server that cannot serve now: connection exceptions (class 08), shutdown
 # and recovery (57P01–57P03), too many connections (53300), a read-only standby (25006).
 UNAVAILABLE_STATES = frozenset(
@@ -34,7 +39,7 @@ def classify(error: BaseException) -> Fault | None:
             return "timeout"
         if state in UNAVAILABLE_STATES:
             return "unavailable"
-        if isinstance(cause, ConnectionError | sa_exc.TimeoutError):
+        if isinstance(cause, ConnectionError | ConnectionBroken | sa_exc.TimeoutError):
             return "unavailable"  # refused or reset socket; no pooled connection free in time
         if isinstance(cause, OSError) and cause.errno in UNREACHABLE_ERRNOS:
             return "unavailable"
