@@ -35,6 +35,9 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
+        # A failed statement's error text would otherwise carry its bound values (a
+        # learner's handle, an attempt's payload) into the server log with the traceback.
+        hide_parameters=True,
         connect_args={
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),

@@ -46,9 +46,14 @@ def validate_timezone(name: str) -> str:
     return name
 
 
+# Files a system's zone directory may hold that name no IANA zone; PostgreSQL, which
+# computes local days, does not know them.
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @cache
 def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - NOT_ZONES
 
 
 def validate_handle(handle: str) -> str:
