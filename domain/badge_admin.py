@@ -4,6 +4,7 @@ Criteria may name content by key (``sectionKey``); on save the key is resolved t
 (``sectionId``) so a rule keeps pointing at the same node when keys or titles change.
 """
 
+import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,32 @@ class RuleRecord:
     @classmethod
     def from_row(cls, row: Any) -> "RuleRecord":
         return cls(row.id, row.key, row.badge_id, row.type, row.criteria, row.active)
+
+
+def _unstorable(value: Any, path: str) -> list[Problem]:
+    """Where ``value`` holds what PostgreSQL cannot store: the NUL character (text and
+    jsonb) or a NaN or infinite number (jsonb)."""
+    if isinstance(value, str) and "\x00" in value:
+        return [Problem(path, "the NUL character cannot be stored")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [Problem(path, "NaN and infinity cannot be stored")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _unstorable(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [
+            p
+            for name, item in value.items()
+            for p in _unstorable(name, path) + _unstorable(item, f"{path}.{name}")
+        ]
+    return []
+
+
+def _require_storable(**fields: Any) -> None:
+    """InvalidBadgeRule naming each field PostgreSQL would refuse, before any statement
+    carries it (the refusal would otherwise be a database error)."""
+    problems = [p for name, value in fields.items() for p in _unstorable(value, name)]
+    if problems:
+        raise InvalidBadgeRule(problems)
 
 
 async def resolve_criteria(
@@ -106,6 +133,7 @@ async def create_badge(
     """A new, active badge; InvalidBadgeRule if the key is taken or media is not an object."""
     if not isinstance(media, dict):
         raise InvalidBadgeRule([Problem("media", "must be a JSON object")])
+    _require_storable(key=key, name=name, description=description, media=media)
     row = await q.insert_badge(conn, key=key, name=name, description=description, media=media)
     if row is None:
         raise InvalidBadgeRule([Problem("key", f"a badge with key '{key}' exists")])
@@ -115,7 +143,9 @@ async def create_badge(
 async def update_badge(
     conn: AsyncConnection, *, badge_id: uuid.UUID, changes: dict[str, Any]
 ) -> BadgeRecord:
-    """Change name, description, media or active; BadgeNotFound for an unknown id."""
+    """Change name, description, media or active; BadgeNotFound for an unknown id,
+    InvalidBadgeRule for a value PostgreSQL cannot store."""
+    _require_storable(**changes)
     row = await q.update_badge(conn, badge_id, changes)
     if row is None:
         raise BadgeNotFound("there is no such badge")
@@ -133,6 +163,7 @@ async def create_rule(
     """A new, active rule for the badge; criteria validated and keys resolved first."""
     if not await q.badge_exists(conn, badge_id):
         raise BadgeNotFound("there is no such badge")
+    _require_storable(key=key, type=rule_type, criteria=criteria)
     resolved, scope = await resolve_criteria(conn, rule_type, criteria)
     row = await q.insert_rule(
         conn, badge_id=badge_id, key=key, rule_type=rule_type, criteria=resolved, scope_key=scope

@@ -165,7 +165,7 @@ class BadgeAdminMutation:
                 record = await badge_admin.update_badge(
                     conn, badge_id=_badge_id(id, "Badge"), changes=changes
                 )
-        except BadgeNotFound as error:
+        except (InvalidBadgeRule, BadgeNotFound) as error:
             return _error(error)
         return BadgeSuccess(badge=Badge.from_row(record))
 
