@@ -42,7 +42,8 @@ async def start_attempt(
     (None: new); the task's placement ``task_id``, ``active``, ``theme_id``,
     ``section_id``, ``course_id`` (None: no such task); the stored streak
     ``streak_stored``, ``current``, ``longest``, ``last_active_day``; ``content_version``
-    (what the cached badge rules are checked against).
+    (what the cached badge rules are checked against); ``grading`` (``server``: the
+    answer decides ``solved``; see ``answer_key``).
     """
     return await raw.fetch_one(
         conn,
@@ -51,7 +52,7 @@ async def start_attempt(
         " SELECT (SELECT timezone FROM created UNION ALL"
         " SELECT timezone FROM users WHERE id = $1 LIMIT 1) AS timezone,"
         " a.fingerprint, a.outcome,"
-        " t.id AS task_id, t.active, t.theme_id, th.section_id, s.course_id,"
+        " t.id AS task_id, t.active, t.grading, t.theme_id, th.section_id, s.course_id,"
         " st.user_id IS NOT NULL AS streak_stored, st.current, st.longest, st.last_active_day,"
         " (SELECT version FROM content_version) AS content_version"
         " FROM (SELECT) AS one"
@@ -62,6 +63,22 @@ async def start_attempt(
         user_id,
         attempt_id,
         task_id,
+    )
+
+
+async def answer_key(conn: raw.Connection, task_id: uuid.UUID, at: datetime) -> Any:
+    """The task's ``type`` and ``content`` as they were at ``at`` (the key an attempt made
+    then is graded by; the current ones when no key that old is known), and its
+    ``current_type`` and ``current_content``."""
+    return await raw.fetch_one(
+        conn,
+        "SELECT coalesce(h.type, t.type) AS type, coalesce(h.content, t.content) AS content,"
+        " t.type AS current_type, t.content AS current_content"
+        " FROM task t LEFT JOIN LATERAL (SELECT type, content FROM task_key_history"
+        " WHERE task_id = t.id AND valid_from <= $2 ORDER BY valid_from DESC LIMIT 1) h"
+        " ON true WHERE t.id = $1",
+        task_id,
+        at,
     )
 
 
@@ -77,8 +94,9 @@ async def insert_attempt(conn: raw.Connection, values: dict[str, Any]) -> bool:
         conn,
         "INSERT INTO user_task_attempt (user_id, id, task_id, theme_id, section_id,"
         " course_id, tries, time_spent_ms, solved, payload, source, occurred_at, local_day,"
-        " created_at, fingerprint)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS jsonb), $11, $12, $13, $14, $15)"
+        " created_at, fingerprint, answer, graded_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS jsonb), $11, $12, $13, $14, $15,"
+        " CAST($16 AS jsonb), $17)"
         " ON CONFLICT (user_id, id) DO NOTHING RETURNING id",
         values["user_id"],
         values["id"],
@@ -95,6 +113,8 @@ async def insert_attempt(conn: raw.Connection, values: dict[str, Any]) -> bool:
         values["local_day"],
         values["created_at"],
         values["fingerprint"],
+        None if values["answer"] is None else raw.jsonb(values["answer"]),
+        values["graded_by"],
     )
     return row is not None
 

@@ -23,7 +23,7 @@ THEME_COLUMNS = "id, key, section_id, title, order_index"
 # for, so the API parses it only when the field is requested.
 TASK_COLUMNS = (
     "id, key, theme_id, title, type, CAST(content AS text) AS content_json, difficulty,"
-    " active, order_index"
+    " active, order_index, grading, reveal_after_failures"
 )
 
 

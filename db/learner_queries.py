@@ -12,7 +12,8 @@ from db import keyset
 from db.statements import statement
 
 ATTEMPT_COLUMNS = (
-    "id, task_id, tries, time_spent_ms, solved, source, occurred_at, local_day, created_at"
+    "id, task_id, tries, time_spent_ms, solved, source, occurred_at, local_day, created_at,"
+    " graded_by"
 )
 
 
@@ -84,7 +85,7 @@ async def attempts_by_user_id(
     where there is none."""
     result = await conn.execute(
         statement(
-            f"SELECT user_id, {ATTEMPT_COLUMNS}, payload FROM user_task_attempt"
+            f"SELECT user_id, {ATTEMPT_COLUMNS}, payload, answer FROM user_task_attempt"
             " WHERE (user_id, id) IN (SELECT * FROM unnest(CAST(:users AS uuid[]),"
             " CAST(:ids AS uuid[])))"
         ),

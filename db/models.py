@@ -42,6 +42,7 @@ TASK_TYPES = ("single_choice", "multiple_choice", "text", "numeric", "code", "or
 ENROLLMENT_STATUSES = ("active", "paused", "completed")
 TASK_STATUSES = ("new", "in_progress", "solved")
 ATTEMPT_SOURCES = ("web", "mobile", "api", "import")
+GRADINGS = ("client", "server")
 QUEUE_STATES = ("queued", "reserved", "done", "expired")
 QUEUE_REASONS = ("retry", "new", "review")
 BADGE_RULE_TYPES = (
@@ -125,6 +126,8 @@ class Task(Base):
     __table_args__ = (
         CheckConstraint(_in("type", TASK_TYPES), name="type"),
         CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty"),
+        CheckConstraint(_in("grading", GRADINGS), name="grading"),
+        CheckConstraint("reveal_after_failures >= 1", name="reveal_after_failures"),
         Index(None, "theme_id", "order_index", "id"),
     )
 
@@ -137,6 +140,24 @@ class Task(Base):
     difficulty: Mapped[int | None] = mapped_column(SmallInteger)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     order_index: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Who decides whether an attempt solved it: the client, or the server from the answer.
+    grading: Mapped[str] = mapped_column(Text, server_default="client")
+    # The learner sees the key once solved, or after this many failures (null: only solved).
+    reveal_after_failures: Mapped[int | None] = mapped_column(Integer)
+
+
+class TaskKeyHistory(Base):
+    """Each task's type and content from the moment a content import made them current: an
+    attempt made offline is graded by the key that was valid when it happened."""
+
+    __tablename__ = "task_key_history"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("task.id", ondelete="CASCADE"), primary_key=True
+    )
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    type: Mapped[str] = mapped_column(Text)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
 
 
 class Badge(Base):
@@ -221,6 +242,7 @@ class UserTaskAttempt(Base):
         CheckConstraint("tries >= 1", name="tries"),
         CheckConstraint("time_spent_ms >= 0", name="time_spent"),
         CheckConstraint(_in("source", ATTEMPT_SOURCES), name="source"),
+        CheckConstraint(_in("graded_by", GRADINGS), name="graded_by"),
         Index(None, "user_id", "occurred_at", "id"),
         Index(None, "user_id", "task_id", "occurred_at"),
         Index(None, "user_id", "local_day"),
@@ -241,6 +263,10 @@ class UserTaskAttempt(Base):
     time_spent_ms: Mapped[int] = mapped_column(Integer)
     solved: Mapped[bool] = mapped_column(Boolean)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The learner's answer as sent (server grading reads it; the client may send one too).
+    answer: Mapped[Any | None] = mapped_column(JSONB, nullable=True)
+    # Who decided ``solved``: the server from ``answer``, or the client.
+    graded_by: Mapped[str] = mapped_column(Text, server_default="client")
     source: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     local_day: Mapped[date] = mapped_column(Date)

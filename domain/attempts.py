@@ -18,7 +18,7 @@ import orjson
 
 from db import attempt_queries as q
 from db import raw
-from domain import badge_awards, outcomes, streaks, task_queue
+from domain import badge_awards, grading, outcomes, streaks, task_queue
 from domain.badge_facts import Counts
 from domain.errors import AttemptRejected
 from domain.outcomes import AttemptOutcome, AttemptRecord, ProgressRecord, TaskStateRecord
@@ -35,10 +35,13 @@ class AttemptInput:
     task_id: uuid.UUID | None  # None: the client sent something that is not a task id
     tries: int
     time_spent_ms: int
-    solved: bool
+    # The client's word; None when it left the verdict to the server (server grading).
+    solved: bool | None
     occurred_at: datetime
     source: str
     payload: Any = None
+    # The learner's answer (JSON); server grading decides ``solved`` from it.
+    answer: Any = None
     # Completes this reservation (task queue); transport metadata, not part of the fingerprint.
     lease_token: uuid.UUID | None = None
 
@@ -65,6 +68,9 @@ def fingerprint(attempt: AttemptInput) -> str:
         "source": attempt.source,
         "payload": attempt.payload,
     }
+    if attempt.answer is not None:
+        # Only when sent: attempts recorded before answers existed keep their fingerprint.
+        normalised["answer"] = attempt.answer
     return hashlib.sha256(orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -133,12 +139,12 @@ def validate(attempt: AttemptInput, *, now: datetime, policy: AttemptPolicy) -> 
         )
     if attempt.source not in SOURCES:
         raise AttemptRejected("INVALID_SOURCE", f"source must be one of {', '.join(SOURCES)}")
-    if attempt.payload is not None:
-        size = len(orjson.dumps(attempt.payload))
+    for name, value in (("answer", attempt.answer), ("payload", attempt.payload)):
+        size = 0 if value is None else len(orjson.dumps(value))
         if size > policy.max_payload_bytes:
             raise AttemptRejected(
-                "PAYLOAD_TOO_LARGE",
-                f"payload is {size} bytes; the limit is {policy.max_payload_bytes}",
+                f"{name.upper()}_TOO_LARGE",
+                f"{name} is {size} bytes; the limit is {policy.max_payload_bytes}",
             )
 
 
@@ -156,6 +162,8 @@ async def record_attempt(
     unknown or inactive task, or an id already used with different content.
     """
     attempt = as_json_numbers(attempt)
+    if attempt.answer is not None:
+        attempt = replace(attempt, answer=_json_numbers(attempt.answer))
     await q.lock_user(conn, user_id)
     # Read after the lock, so that it sees every earlier attempt of this user.
     start = await q.start_attempt(conn, user_id, attempt.id, attempt.task_id)
@@ -178,6 +186,8 @@ async def record_attempt(
         raise AttemptRejected("TASK_NOT_FOUND", "there is no such task")
     if not task.active:
         raise AttemptRejected("TASK_INACTIVE", "this task is no longer part of its course")
+    solved = await _verdict(conn, attempt, task)
+    attempt = replace(attempt, solved=solved)
     stored_streak = (
         streaks.Streak(start.current, start.longest, start.last_active_day)
         if start.streak_stored
@@ -190,11 +200,12 @@ async def record_attempt(
         task_id=task.task_id,
         tries=attempt.tries,
         time_spent_ms=attempt.time_spent_ms,
-        solved=attempt.solved,
+        solved=solved,
         source=attempt.source,
         occurred_at=attempt.occurred_at,
         local_day=local_day,
         created_at=now,
+        graded_by=task.grading,
     )
     inserted = await q.insert_attempt(
         conn,
@@ -207,8 +218,10 @@ async def record_attempt(
             "course_id": task.course_id,
             "tries": attempt.tries,
             "time_spent_ms": attempt.time_spent_ms,
-            "solved": attempt.solved,
+            "solved": solved,
             "payload": attempt.payload,
+            "answer": attempt.answer,
+            "graded_by": task.grading,
             "source": attempt.source,
             "occurred_at": attempt.occurred_at,
             "local_day": local_day,
@@ -233,6 +246,35 @@ async def record_attempt(
     return outcome
 
 
+async def _verdict(conn: raw.Connection, attempt: AttemptInput, task: Any) -> bool:
+    """Whether the attempt solved the task: the server's grade of the answer under server
+    grading (by the key valid at ``occurredAt``), else the client's word."""
+    if task.grading != "server":
+        if attempt.solved is None:
+            raise AttemptRejected(
+                "SOLVED_REQUIRED", "this task is graded by the client: send `solved`"
+            )
+        return attempt.solved
+    if attempt.answer is None:
+        raise AttemptRejected(
+            "ANSWER_REQUIRED", "this task is graded by the server: send the learner's `answer`"
+        )
+    key = await q.answer_key(conn, task.task_id, attempt.occurred_at)
+    task_type, content = key.type, key.content
+    if next(grading.key_problems(task_type, content, path=""), None) is not None:
+        # A key from before the task was server-graded: the current key (checked on import).
+        task_type, content = key.current_type, key.current_content
+    try:
+        return grading.grade(task_type, content, attempt.answer)
+    except grading.InvalidAnswer as error:
+        raise AttemptRejected("INVALID_ANSWER", str(error)) from None
+    except (KeyError, TypeError, ValueError):
+        # A key written past the import's checks (by hand in the database).
+        raise AttemptRejected(
+            "INVALID_ANSWER", "this task's answer key cannot grade answers"
+        ) from None
+
+
 async def _fold(
     conn: raw.Connection,
     *,
@@ -251,10 +293,10 @@ async def _fold(
         task_id=task.task_id,
         tries=attempt.tries,
         time_spent_ms=attempt.time_spent_ms,
-        solved=attempt.solved,
+        solved=record.solved,
         occurred_at=attempt.occurred_at,
     )
-    newly_solved = attempt.solved and not state.was_solved
+    newly_solved = record.solved and not state.was_solved
     section = await q.upsert_section_progress(
         conn,
         user_id=user_id,
@@ -279,7 +321,7 @@ async def _fold(
         user_id=user_id,
         task_id=task.task_id,
         course_id=task.course_id,
-        solved=attempt.solved,
+        solved=record.solved,
         failure_count=state.failure_count,
         lease_token=attempt.lease_token,
         now=now,
@@ -308,7 +350,7 @@ async def _fold(
                 ),
             ),
         )
-        if attempt.solved
+        if record.solved
         else ()
     )
     return AttemptOutcome(

@@ -23,10 +23,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from db import models
-from domain import badge_rules, retry_policy
+from domain import badge_rules, grading, retry_policy
 from domain.errors import ContentImportError, Problem
 
 SUFFIXES = (".json", ".yaml", ".yml")
+GRADINGS = grading.GRADINGS  # the entries' `grading` fields shadow the module in their bodies
 MAX_PROBLEMS_IN_MESSAGE = 5
 
 
@@ -80,6 +81,8 @@ class TaskEntry(_Entry):
     difficulty: Annotated[int, Field(ge=1, le=5)] | None = None
     active: bool = True
     order: Order | None = None
+    # Overrides the course's grading for this task (see domain.grading).
+    grading: Annotated[str, _one_of(GRADINGS)] | None = None
     content: JsonObject = Field(default_factory=dict)
 
 
@@ -104,6 +107,12 @@ class CourseEntry(_Entry):
     order: Order | None = None
     # Task-queue overrides; absent = the default retry ladder (see domain.retry_policy).
     queue_policy: retry_policy.PolicyDocument | None = None
+    # `server`: the server grades the course's auto-gradable tasks from the learner's answer;
+    # `client`: the client says whether an attempt solved the task.
+    grading: Annotated[str, _one_of(GRADINGS)] = "client"
+    # A learner sees a task's answer key and explanation once they solve it, or once they
+    # failed it this many times (None: only by solving it).
+    reveal_after_failures: Annotated[int, Field(ge=1, le=1000)] | None = None
     sections: list[SectionEntry] = Field(default_factory=list)
 
 
@@ -160,7 +169,11 @@ def _validate(data: object, *, source: str) -> ContentDocument:
     except ValidationError as error:
         problems = [Problem(_path(e["loc"]), e["msg"]) for e in error.errors()]
     else:
-        problems = list(_duplicate_keys(document)) + list(_rule_problems(document))
+        problems = [
+            *_duplicate_keys(document),
+            *_rule_problems(document),
+            *_grading_problems(document),
+        ]
     if problems:
         raise ContentImportError(_describe(problems, source), problems)
     return document
@@ -173,6 +186,24 @@ def _rule_problems(document: ContentDocument) -> Iterator[Problem]:
                 rule.type, rule.criteria, path=f"badges[{b}].rules[{r}]."
             )
             yield from problems
+
+
+def task_grading(course: CourseEntry, task: TaskEntry) -> str:
+    """How ``task`` is graded: its own setting, else the course's for a type the server can
+    grade, else by the client."""
+    if task.grading is not None:
+        return task.grading
+    return course.grading if task.type in grading.SERVER_GRADABLE else "client"
+
+
+def _grading_problems(document: ContentDocument) -> Iterator[Problem]:
+    for c, course in enumerate(document.courses):
+        for s, section in enumerate(course.sections):
+            for t, theme in enumerate(section.themes):
+                for k, task in enumerate(theme.tasks):
+                    if task_grading(course, task) == "server":
+                        path = f"courses[{c}].sections[{s}].themes[{t}].tasks[{k}].content."
+                        yield from grading.key_problems(task.type, task.content, path=path)
 
 
 def _duplicate_keys(document: ContentDocument) -> Iterator[Problem]:

@@ -8,6 +8,7 @@ row and wakes no trigger's recount.
 """
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,6 +27,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     tuple_,
     update,
 )
@@ -36,7 +38,7 @@ from sqlalchemy.sql.type_api import TypeEngine
 
 from db import models
 from domain import badge_admin
-from domain.content_document import ContentDocument
+from domain.content_document import ContentDocument, task_grading
 from domain.errors import ContentImportError, InvalidBadgeRule
 
 COURSE = models.Base.metadata.tables["course"]
@@ -91,8 +93,14 @@ def _plural(count: int, kind: str) -> str:
     return f"{count} {noun if count != 1 else noun[:-1]}"
 
 
-async def import_content(conn: AsyncConnection, *, document: ContentDocument) -> ImportResult:
-    """Upsert the document's content by key on ``conn``; the caller commits or rolls back."""
+async def import_content(
+    conn: AsyncConnection, *, document: ContentDocument, now: datetime | None = None
+) -> ImportResult:
+    """Upsert the document's content by key on ``conn``; the caller commits or rolls back.
+
+    A task whose type or content changed gets a new answer key from ``now`` (the
+    transaction's time if None): attempts made before it are graded by the old one.
+    """
     rows = _Rows(document)
     courses = await _upsert(
         conn,
@@ -125,9 +133,12 @@ async def import_content(conn: AsyncConnection, *, document: ContentDocument) ->
             "difficulty": SmallInteger,
             "active": Boolean,
             "order_index": Integer,
+            "grading": Text,
+            "reveal_after_failures": Integer,
         },
         parent=(THEME, "theme_id"),
     )
+    await _record_keys(conn, rows.tasks, now)
     badges = await _upsert(
         conn,
         BADGE,
@@ -183,7 +194,10 @@ class _Rows:
                 for t, theme in enumerate(section.themes):
                     self.themes.append(_row(theme, t, parent_key=section.key))
                     for k, task in enumerate(theme.tasks):
-                        self.tasks.append(_row(task, k, parent_key=theme.key))
+                        row = _row(task, k, parent_key=theme.key)
+                        row["grading"] = task_grading(course, task)
+                        row["reveal_after_failures"] = course.reveal_after_failures
+                        self.tasks.append(row)
         for b, badge in enumerate(document.badges):
             self.badges.append(_row(badge, b))
             for r, rule in enumerate(badge.rules):
@@ -251,6 +265,26 @@ async def _upsert(
     ).select_from(written)
     created, updated = (await conn.execute(counts)).one()
     return Changes(created=created, updated=updated)
+
+
+async def _record_keys(
+    conn: AsyncConnection, tasks: list[dict[str, Any]], now: datetime | None
+) -> None:
+    # A history row for each task of the file whose type or content is not its latest one.
+    if not tasks:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO task_key_history (task_id, valid_from, type, content)"
+            " SELECT t.id, coalesce(CAST(:now AS timestamptz), now()), t.type, t.content"
+            " FROM task t LEFT JOIN LATERAL (SELECT h.type, h.content FROM task_key_history h"
+            " WHERE h.task_id = t.id ORDER BY h.valid_from DESC LIMIT 1) last ON true"
+            " WHERE t.key = ANY(CAST(:keys AS text[]))"
+            " AND (last.type IS DISTINCT FROM t.type OR last.content IS DISTINCT FROM t.content)"
+            " ON CONFLICT DO NOTHING"
+        ),
+        {"now": now, "keys": [row["key"] for row in tasks]},
+    )
 
 
 async def _deactivate_missing_tasks(conn: AsyncConnection, rows: _Rows) -> int:

@@ -24,6 +24,8 @@ class AttemptRecord:
     occurred_at: datetime
     local_day: date
     created_at: datetime
+    # Who decided ``solved`` (outcomes stored before grading existed hold no value: client).
+    graded_by: str = "client"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,11 @@ def _decode(kind: Any, value: Any) -> Any:
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = get_type_hints(kind)
         return kind(
-            **{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)}
+            **{
+                f.name: _decode(hints[f.name], value[f.name])
+                for f in dataclasses.fields(kind)
+                if f.name in value or f.default is dataclasses.MISSING
+            }
         )
     if kind is datetime:
         return datetime.fromisoformat(value)

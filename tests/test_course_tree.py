@@ -329,8 +329,10 @@ async def test_task_content_comes_back_as_authored(
     body = await client.execute(
         "query($id: ID!) { course(id: $id) { sections { themes { tasks { content } } } } }",
         {"id": to_global_id("Course", tree.course_id)},
+        token=client.token(uuid.uuid4(), admin=True),
     )
 
+    # an admin gets it as authored (learners get the public view: tests/test_secret_answers.py)
     tasks = body["data"]["course"]["sections"][0]["themes"][0]["tasks"]
     assert tasks[0]["content"] == {"question": "2+2?", "options": [3, 4], "nested": {"ok": True}}
     assert tasks[1]["content"] == {"question": "Q2"}

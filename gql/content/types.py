@@ -15,6 +15,7 @@ import orjson
 import strawberry
 from strawberry.scalars import JSON
 
+from domain import grading
 from gql.context import Context
 from gql.fast_execution import prefetched, prefetched_by_key
 from gql.ids import to_global_id
@@ -43,6 +44,17 @@ class TaskType(Enum):
 TASK_TYPES = {t.value: t for t in TaskType}
 
 
+@strawberry.enum(description="Who decides whether an attempt solved a task.")
+class Grading(Enum):
+    SERVER = strawberry.enum_value(
+        "server",
+        description="The server, from the learner's `answer` (the client's `solved` is ignored).",
+    )
+    CLIENT = strawberry.enum_value(
+        "client", description="The client, which sends `solved` with the attempt."
+    )
+
+
 @strawberry.type(description="One exercise. Only active tasks appear in the tree.")
 class Task(Node):
     db_id: strawberry.Private[uuid.UUID]
@@ -53,6 +65,14 @@ class Task(Node):
     difficulty: int | None = strawberry.field(description="1 (easy) to 5 (hard), if set.")
     active: bool = strawberry.field(description="Whether the task counts toward progress.")
     order: int = strawberry.field(description="Position within its theme.")
+    grading: Grading = strawberry.field(
+        description="Who grades attempts at it: with `SERVER`, send the learner's `answer` and "
+        "read the verdict from the attempt; with `CLIENT`, send `solved`."
+    )
+    reveal_after_failures: strawberry.Private[int | None] = None
+    # The content without its answer key, made on first use; a tree's tasks are shared by
+    # the requests of a content version, so it is made once per task and version.
+    public_json: strawberry.Private[str | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Task":
@@ -66,12 +86,47 @@ class Task(Node):
             difficulty=row.difficulty,
             active=row.active,
             order=row.order_index,
+            grading=Grading(row.grading),
+            reveal_after_failures=row.reveal_after_failures,
         )
 
-    @strawberry.field(description="The exercise itself, as authored.")
-    def content(self) -> JSON:
-        content: JSON = orjson.loads(self.content_json)
+    @strawberry.field(
+        description="The exercise. Learners and anonymous clients get it without its answer "
+        "key (the right options, accepted answers, expected outputs, explanation: only the "
+        "fields needed to answer) until the viewer has solved the task, or failed it as often "
+        "as the course allows; admins get it as authored."
+    )
+    async def content(self, info: Info) -> JSON:
+        content: JSON = orjson.loads(await self.visible_content_json(info))
         return content
+
+    async def visible_content_json(self, info: Info) -> str:
+        """The content JSON the viewer may see: as authored once revealed, else public."""
+        if await self.revealed(info):
+            return self.content_json
+        if self.public_json is None:
+            public = grading.public_content(str(self.type.value), orjson.loads(self.content_json))
+            self.public_json = orjson.dumps(public).decode()
+        return self.public_json
+
+    async def revealed(self, info: Info) -> bool:
+        """Whether the viewer may see the answer key: an admin, or a learner who solved the
+        task or failed it ``reveal_after_failures`` times."""
+        identity = info.context.identity
+        if identity is None:
+            return False
+        if identity.is_admin:
+            return True
+        state = info.context.prefetched.get("task_state", {}).get(self.db_id)
+        if state is None:
+            state = await info.context.loaders.task_state.load((identity.user_id, self.db_id))
+            if state is None:
+                return False
+        status = getattr(state.status, "value", state.status)
+        threshold = self.reveal_after_failures
+        return bool(
+            status == "solved" or (threshold is not None and state.failure_count >= threshold)
+        )
 
     @strawberry.field(description="The viewer's state on this task; needs a bearer token.")
     @prefetched_by_key("task_state", "db_id")

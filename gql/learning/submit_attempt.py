@@ -5,10 +5,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
-from domain import attempts
+from domain import attempts, grading
 from domain.errors import AttemptRejected
 from domain.outcomes import AttemptOutcome
 from gql.badges.types import Badge
@@ -34,13 +35,24 @@ class SubmitAttemptInput:
     task_id: strawberry.ID = strawberry.field(description="Global id of the task.")
     tries: int = strawberry.field(description="Tries within this attempt, at least 1.")
     time_spent_ms: int = strawberry.field(description="Time spent, in milliseconds.")
-    solved: bool = strawberry.field(description="Whether the attempt solved the task.")
+    solved: bool | None = strawberry.field(
+        default=None,
+        description="Whether the attempt solved the task, by the client's grading. Required "
+        "for a task graded by the client; ignored for one the server grades (`Task.grading`).",
+    )
     occurred_at: datetime = strawberry.field(
         description="When it happened, by the client's clock, with an offset."
     )
     source: AttemptSource = strawberry.field(description="Where the attempt was made.")
     payload: JSON | None = strawberry.field(
-        default=None, description="The learner's answer or any client data (size-limited)."
+        default=None, description="Any client data to keep with the attempt (size-limited)."
+    )
+    answer: JSON | None = strawberry.field(
+        default=None,
+        description="The learner's answer. Required for a task the server grades, which "
+        "decides `solved` from it: an option index (single choice), a list of option indices "
+        "(multiple choice), a string (text), a number (numeric) or the item indices in order "
+        "(ordering). Part of the idempotency fingerprint.",
     )
     lease_token: uuid.UUID | None = strawberry.field(
         default=None,
@@ -83,6 +95,18 @@ class SubmitAttemptErrorCode(Enum):
     )
     DUPLICATE_IN_BATCH = strawberry.enum_value(
         "DUPLICATE_IN_BATCH", description="This id appears earlier in the same batch."
+    )
+    ANSWER_REQUIRED = strawberry.enum_value(
+        "ANSWER_REQUIRED", description="The server grades this task: `answer` is required."
+    )
+    INVALID_ANSWER = strawberry.enum_value(
+        "INVALID_ANSWER", description="`answer` is not of the shape this task's type takes."
+    )
+    ANSWER_TOO_LARGE = strawberry.enum_value(
+        "ANSWER_TOO_LARGE", description="`answer` is over the size limit."
+    )
+    SOLVED_REQUIRED = strawberry.enum_value(
+        "SOLVED_REQUIRED", description="The client grades this task: `solved` is required."
     )
 
 
@@ -138,6 +162,20 @@ class SubmitAttemptSuccess:
         row = await info.context.loaders.task_by_id.load(self.task_db_id)
         return Task.from_row(row) if row else None
 
+    @strawberry.field(
+        description="The task's explanation once the viewer may see it: after solving the "
+        "task, or failing it as often as its course allows (the answer key is then in "
+        "`task.content` too). Null before that, or when the task has none."
+    )
+    async def explanation(self, info: Info) -> str | None:
+        row = await info.context.loaders.task_by_id.load(self.task_db_id)
+        if row is None:
+            return None
+        task = Task.from_row(row)
+        if not await task.revealed(info):
+            return None
+        return grading.explanation(orjson.loads(task.content_json))
+
     @strawberry.field(description="The task's theme, with its current progress.")
     async def theme(self, info: Info) -> Theme | None:
         task = await info.context.loaders.task_by_id.load(self.task_db_id)
@@ -177,6 +215,7 @@ def _to_domain(item: SubmitAttemptInput) -> attempts.AttemptInput:
         occurred_at=item.occurred_at,
         source=str(item.source.value),
         payload=item.payload,
+        answer=item.answer,
         lease_token=item.lease_token,
     )
 

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from domain import streaks
-from gql.content.types import Course, Info, Node, Task
+from gql.content.types import Course, Grading, Info, Node, Task
 from gql.ids import to_global_id, to_global_key
 
 
@@ -36,6 +36,9 @@ class Attempt(Node):
     occurred_at: datetime = strawberry.field(description="When it happened (client clock).")
     local_day: date = strawberry.field(description="The learner's local day it counts for.")
     created_at: datetime = strawberry.field(description="When the server recorded it.")
+    graded_by: Grading = strawberry.field(
+        description="Who decided `solved`: the server from the answer, or the client."
+    )
 
     @classmethod
     def from_row(cls, row: Any, user_id: uuid.UUID) -> "Attempt":
@@ -52,7 +55,14 @@ class Attempt(Node):
             occurred_at=row.occurred_at,
             local_day=row.local_day,
             created_at=row.created_at,
+            graded_by=Grading(row.graded_by),
         )
+
+    @strawberry.field(description="The answer the learner sent with it, as stored.")
+    async def answer(self, info: Info) -> JSON | None:
+        row = await info.context.loaders.attempt_by_user_id.load((self.user_db_id, self.client_id))
+        stored: JSON | None = row.answer if row else None
+        return stored
 
     @strawberry.field(description="The payload the client sent with it, as stored.")
     async def payload(self, info: Info) -> JSON | None:
