@@ -37,14 +37,18 @@ class Mutation(
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema, with the executor that ``settings`` ask for. Its operations run through
     gql/operations.py, which applies the server's limits and error policy."""
+    executor = execution_context_class(settings)
     schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[Course, Section, Theme, Task, Badge, BadgeRule],
         scalar_overrides=SCALAR_OVERRIDES,
-        execution_context_class=fast_execution.with_fast_paths(
-            execution_context_class(settings)  # type: ignore[arg-type]
+        execution_context_class=(
+            fast_execution.with_fast_paths(executor)  # type: ignore[arg-type]
+            if settings.fast_execution
+            else executor
         ),
     )
-    fast_execution.shortcut_prefetched(schema._schema)
+    if settings.fast_execution:
+        fast_execution.shortcut_prefetched(schema._schema)
     return schema

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # within this many seconds (0: such answers get no ETag).
     etags: bool = True
     etag_clock_seconds: int = Field(default=10, ge=0)
+    # The execution fast paths (gql/fast_execution.py); off runs graphql-core's standard
+    # executor, which answers the same bytes (tests/test_executor_equivalence.py), slower.
+    fast_execution: bool = True
     # Built course trees kept per process, one content version each (0: none kept).
     tree_cache_courses: int = Field(default=32, ge=0)
     # Trusted documents: a manifest from `learntrack documents build`; when set, only the
