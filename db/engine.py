@@ -67,7 +67,7 @@ async def _check_in(engine: AsyncEngine, pooled: PoolProxiedConnection) -> None:
     """Give a connection whose transaction ended back to the pool, without a greenlet
     while the pool has room for it.
 
-    SQLAlchemy's asyncio adapter runs pool operations in a greenlet (~9 µs each) because
+    SQLAlchemy's asyncio adapter runs pool operations in a greenlet because
     some of them wait. Taking a connection back does not: its reset is a rollback of
     nothing (the adapter saw no transaction) and the put finds room. Only a connection
     beyond the pool's size is closed, which waits. (Checking out has no such safe case
@@ -99,8 +99,8 @@ class Database:
     async def write_transaction(self) -> AsyncIterator[raw.Transaction]:
         """A transaction for statements sent through ``db.raw`` only: commits on success,
         rolls back on error, like ``transaction()``, on a connection of the same pool, but
-        without SQLAlchemy's Connection and Transaction objects (~60 µs of CPU less per
-        transaction, for the hot write paths). A connection whose transaction could not be
+        without SQLAlchemy's Connection and Transaction objects (less CPU per transaction,
+        for the hot write paths). A connection whose transaction could not be
         ended cleanly (an error from COMMIT or ROLLBACK, a cancellation) is discarded, never
         returned to the pool."""
         pooled, transaction = await self._begin_raw()

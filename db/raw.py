@@ -1,11 +1,11 @@
 """Statements sent straight to asyncpg, on the driver connection under a SQLAlchemy one.
 
-For hot write paths: SQLAlchemy's ``execute`` costs 70-100 µs of Python per statement
-(greenlet switches, parameter and result processing) where asyncpg's own costs ~20 µs,
-and recording an attempt sends over a dozen. The statements run in the SQLAlchemy
+For hot write paths: SQLAlchemy's ``execute`` costs several times asyncpg's own Python per
+statement (greenlet switches, parameter and result processing), and recording an attempt
+sends over a dozen (measurements: docs/performance.md). The statements run in the SQLAlchemy
 connection's transaction, so the caller's commit, rollback and savepoints cover them.
 ``Transaction`` (``Database.write_transaction``) goes further for paths that send nothing
-else: no SQLAlchemy Connection or Transaction at all, ~60 µs less per transaction.
+else: no SQLAlchemy Connection or Transaction at all.
 SQL uses asyncpg's ``$n`` parameters; asyncpg prepares each text once per connection.
 Rows are named tuples, read by attribute (``row.timezone``) as SQLAlchemy's rows are.
 """
@@ -49,7 +49,7 @@ async def _driver(conn: AsyncConnection) -> Any:
         # later commit() on ``conn`` would not cover it.
         raise RuntimeError("raw statements need the connection to be in a transaction")
     # In a transaction ``connection`` is the checked-out connection (or raises if it was
-    # invalidated): no I/O, so no need for get_raw_connection()'s greenlet (~8 µs).
+    # invalidated): no I/O, so no need for get_raw_connection()'s greenlet.
     pooled = sync.connection
     adapted: Any = pooled.dbapi_connection
     if adapted._transaction is None:
@@ -66,8 +66,8 @@ def _row_class(columns: tuple[str, ...]) -> Any:
 
 
 def row_maker(columns: Iterable[str]) -> Callable[[Iterable[Any]], Any]:
-    """What builds a row of these columns as a named tuple (read by attribute, ~0.03 µs
-    against ~0.2 µs for a SQLAlchemy Row); one class per set of columns."""
+    """What builds a row of these columns as a named tuple (read by attribute, several times
+    faster than a SQLAlchemy Row); one class per set of columns."""
     make: Callable[[Iterable[Any]], Any] = _row_class(tuple(columns))._make
     return make
 

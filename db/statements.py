@@ -1,5 +1,5 @@
 """Parsed SQL statements, cached: SQLAlchemy parses a ``text()`` clause's parameters with a
-regular expression on every construction, which cost ~8% of an attempt's Python time."""
+regular expression on every construction, a visible share of an attempt's Python time."""
 
 from functools import lru_cache
 

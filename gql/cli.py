@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 from db import embedded, migrate
@@ -175,6 +176,9 @@ def cmd_documents_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="learntrack", description=__doc__)
+    root.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('learntrack')}"
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the GraphQL server")
@@ -186,11 +190,13 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     migrate_ = commands.add_parser("migrate", help="upgrade the schema")
-    migrate_.add_argument("--revision", default="head")
+    migrate_.add_argument(
+        "--revision", default="head", help="the Alembic revision to reach (default: head)"
+    )
     migrate_.set_defaults(handler=cmd_migrate)
 
     import_ = commands.add_parser("import", help="import content from a JSON or YAML file")
-    import_.add_argument("file", type=Path)
+    import_.add_argument("file", type=Path, help="the content file (.json, .yaml or .yml)")
     import_.set_defaults(handler=cmd_import)
 
     recompute = commands.add_parser(

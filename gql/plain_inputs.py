@@ -1,8 +1,8 @@
 """Input types whose fields are all scalars or enums, built without per-field conversion.
 
 Strawberry turns an argument's input value into its class field by field: for each field it
-derives the GraphQL name, resolves the annotation and walks its conversion rules, ~50 µs for
-an attempt's nine fields, on every request. For a scalar or an enum (optional or not) every
+derives the GraphQL name, resolves the annotation and walks its conversion rules, for each
+of an attempt's fields, on every request. For a scalar or an enum (optional or not) every
 rule ends in "keep the value": graphql-core has already coerced it. ``plain_fields`` gives
 such a type Strawberry's documented ``from_input`` hook, which builds it from the value
 directly, with the names worked out once.
