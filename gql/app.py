@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from db import engine as db_engine
 from db.engine import Database
-from gql import auth, graphiql, health
+from gql import auth, graphiql, health, tracing
 from gql.body_limit import BodySizeLimit
 from gql.content.tree_cache import TreeCache
 from gql.context import Context, utc_now
@@ -35,13 +36,19 @@ class GraphQLApp:
     """``/graphql``: the schema, and per request a context (identity, loaders, clock)."""
 
     def __init__(
-        self, settings: Settings, database: Database, clock: Callable[[], datetime]
+        self,
+        settings: Settings,
+        database: Database,
+        clock: Callable[[], datetime],
+        tracer: Any = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.clock = clock
         self.trees: TreeCache[Any] = TreeCache(settings.tree_cache_courses)
-        self.endpoint = GraphQLEndpoint(build_schema(settings), settings, self.get_context)
+        self.endpoint = GraphQLEndpoint(
+            build_schema(settings), settings, self.get_context, tracer=tracer
+        )
 
     async def get_context(self, request: Any, response: Any) -> Context:
         try:
@@ -67,8 +74,10 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
+    span_exporter: SpanExporter | None = None,
 ) -> Starlette:
-    """The application; it owns (and disposes) its database unless one is given."""
+    """The application; it owns (and disposes) its database unless one is given. With
+    tracing on, spans go to ``span_exporter`` if given, else where ``OTEL_*`` says."""
     settings = settings or Settings()
     owned = database is None
     if database is None:
@@ -81,7 +90,9 @@ def create_app(
                 statement_timeout_ms=settings.statement_timeout_ms,
             )
         )
-    graphql = GraphQLApp(settings, database, clock)
+    provider = tracing.tracer_provider(settings, span_exporter)
+    tracer = provider.get_tracer(tracing.TRACER_NAME) if provider is not None else None
+    graphql = GraphQLApp(settings, database, clock, tracer)
     metrics = Metrics(database) if settings.metrics else None
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -97,20 +108,25 @@ def create_app(
         *cors_middleware(settings),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
     ]
+    if tracer is not None:
+        middleware.insert(0, Middleware(tracing.TracingMiddleware, tracer=tracer))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         _tune_garbage_collector()
         yield
+        tracing.stop(provider)
         if owned:
             await database.dispose()
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={HTTPException: http_exception_response},
         lifespan=lifespan,
     )
+    app.state.tracer_provider = provider
+    return app
 
 
 def _tune_garbage_collector() -> None:

@@ -51,12 +51,16 @@ QUERIES_AND_MUTATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 class GraphQLEndpoint:
     def __init__(
-        self, schema: strawberry.Schema, settings: Settings, make_context: ContextFactory
+        self,
+        schema: strawberry.Schema,
+        settings: Settings,
+        make_context: ContextFactory,
+        tracer: Any = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.make_context = make_context
-        self.operations = Operations(schema, settings)
+        self.operations = Operations(schema, settings, tracer)
         self.limits = graphql_request.RequestLimits.from_settings(settings)
         self.trusted = (
             TrustedDocuments.load(settings.trusted_documents)

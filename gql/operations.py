@@ -25,7 +25,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from gql import limits, private_messages, query_cost
+from gql import limits, private_messages, query_cost, tracing
 from gql.errors import apply_error_policy
 from gql.rate_limits import RateLimited
 from gql.request_log import record_operation
@@ -35,8 +35,9 @@ from gql.settings import Settings
 class Operations:
     """Runs operations on one schema with the server's limits and error policy."""
 
-    def __init__(self, schema: Schema, settings: Settings) -> None:
+    def __init__(self, schema: Schema, settings: Settings, tracer: Any = None) -> None:
         self.schema = schema._schema
+        self.tracer = tracer
         self.executor = schema.execution_context_class
         self.max_tokens = settings.max_tokens
         self.phases = limits.validation_phases(settings)
@@ -76,9 +77,8 @@ class Operations:
         operation_type = OperationType(operation.operation.value)
         if operation_type not in allowed:
             raise InvalidOperationTypeError(operation_type)
-        record_operation(
-            operation_name if operation_name is not None else _name(operation), operation_type
-        )
+        name = operation_name if operation_name is not None else _name(operation)
+        record_operation(name, operation_type)
         try:
             errors = limits.validate(
                 self.schema,
@@ -89,19 +89,25 @@ class Operations:
             )
             if errors:
                 return self._failed(errors)
-            if admit is not None:
-                admit(query_cost.estimate(self.schema, document, operation, self.list_size))
-            outcome = execute(
-                self.schema,
-                document,
-                variable_values=variables,
-                operation_name=operation_name,
-                context_value=context,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-                executor_class=self.executor,
-                max_coercion_errors=limits.MAX_ERRORS - 1,
+            cost = (
+                query_cost.estimate(self.schema, document, operation, self.list_size)
+                if admit is not None or self.tracer is not None
+                else None
             )
-            result = outcome if isinstance(outcome, ExecutionResult) else await outcome
+            if admit is not None and cost is not None:
+                admit(cost)
+            with tracing.operation_span(self.tracer, name, operation_type.value, cost):
+                outcome = execute(
+                    self.schema,
+                    document,
+                    variable_values=variables,
+                    operation_name=operation_name,
+                    context_value=context,
+                    is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                    executor_class=self.executor,
+                    max_coercion_errors=limits.MAX_ERRORS - 1,
+                )
+                result = outcome if isinstance(outcome, ExecutionResult) else await outcome
         except GraphQLError as error:
             return self._failed([error])
         except RateLimited:

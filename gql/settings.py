@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # within this many seconds (0: such answers get no ETag).
     etags: bool = True
     etag_clock_seconds: int = Field(default=10, ge=0)
+    # OpenTelemetry spans per request, operation and SQL statement (gql/tracing.py); the
+    # exporter comes from the standard OTEL_* variables.
+    tracing: bool = False
     # The execution fast paths (gql/fast_execution.py); off runs graphql-core's standard
     # executor, which answers the same bytes (tests/test_executor_equivalence.py), slower.
     fast_execution: bool = True
