@@ -30,7 +30,7 @@ async def grant_freezes(
     local day now."""
     if not 1 <= count <= MAX_GRANT:
         raise StreakFreezeRejected("INVALID_COUNT", f"count must be 1 to {MAX_GRANT}")
-    if reason is not None and (len(reason) > MAX_REASON_LENGTH or "\x00" in reason):
+    if reason is not None and not _storable(reason):
         raise StreakFreezeRejected(
             "INVALID_REASON", f"a reason is at most {MAX_REASON_LENGTH} characters, no NUL"
         )
@@ -41,3 +41,14 @@ async def grant_freezes(
     day = streaks.local_day(now, zone.timezone, zone.floor_day, policy.day_start_hour)
     await q.insert_freeze_grant(conn, user_id, granted_at=now, day=day, count=count, reason=reason)
     return await rebuild_streak(conn, user_id, policy), day
+
+
+def _storable(reason: str) -> bool:
+    """Short enough, and text PostgreSQL stores: no NUL, no lone surrogate."""
+    if len(reason) > MAX_REASON_LENGTH or "\x00" in reason:
+        return False
+    try:
+        reason.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -404,7 +404,9 @@ async def test_an_admin_grants_freezes_up_to_the_maximum(
 
     async def grant(count: int, *, token: str | None = admin) -> Any:
         return await learner.client.execute(
-            GRANT, {"input": {"userId": str(learner.user), "count": count}}, token=token
+            GRANT,
+            {"input": {"userId": str(learner.user), "count": count, "reason": "support ticket"}},
+            token=token,
         )
 
     # When an admin grants 3 (the maximum held is 2), and the learner misses two days
@@ -425,6 +427,12 @@ async def test_an_admin_grants_freezes_up_to_the_maximum(
     # And bad input or no admin role changes nothing
     refused = (await grant(0))["data"]["grantStreakFreezes"]
     assert refused["code"] == "INVALID_COUNT"
+    no_nul = await learner.client.execute(
+        GRANT,
+        {"input": {"userId": str(learner.user), "count": 1, "reason": "a\u0000b"}},
+        token=admin,
+    )
+    assert no_nul["data"]["grantStreakFreezes"]["code"] == "INVALID_REASON"
     assert error_codes(await grant(1, token=learner.client.token(learner.user))) == ["FORBIDDEN"]
     unknown = await learner.client.execute(
         GRANT, {"input": {"userId": str(uuid.uuid4()), "count": 1}}, token=admin
@@ -454,3 +462,64 @@ async def test_recompute_check_reports_tampered_freezes_and_a_rebuild_restores_t
     assert await drift(clean_db) == []
     viewer = await learner.view(day(8))
     assert viewer["streak"]["frozenDays"] == ["2026-12-08"]
+
+
+async def test_a_backfill_awards_a_streak_rule_as_incremental_awarding_did(
+    make_client: Callable[..., GraphQLClient], clean_db: AsyncEngine
+) -> None:
+    # Given a 10-day streak rule, live, and a learner whose run needs a freeze (day 7 missed),
+    # a solve past the grace period and a late one within it
+    learner = await new_learner(make_client, clean_db)
+    live = await make_badge(learner.client, "streak", {"days": 10})
+    for n in (0, 1, 2, 3, 4, 5, 6, 8, 9):
+        await learner.solve(day(n))
+    await learner.solve(day(1, 8), received=day(9, 13))
+    await learner.solve(day(9, 9), received=day(9, 14))
+    for n in (10, 11):
+        await learner.solve(day(n))
+
+    # When the same rule is added later with a backfill
+    backfilled = await make_badge(learner.client, "streak", {"days": 10}, backfill=True)
+
+    # Then it is awarded on the same attempt and date as the live one
+    body = await learner.client.execute(
+        "{ viewer { badges { nodes { awardedAt attemptId retroactive badge { key } } } } }",
+        user=learner.user,
+    )
+    awards = {a["badge"]["key"]: a for a in body["data"]["viewer"]["badges"]["nodes"]}
+    assert backfilled["backfilledAwards"] == 1
+    assert awards[live["key"]]["retroactive"] is False
+    assert awards[backfilled["key"]]["retroactive"] is True
+    assert awards[live["key"]]["awardedAt"] == awards[backfilled["key"]]["awardedAt"]
+    assert awards[live["key"]]["attemptId"] == awards[backfilled["key"]]["attemptId"]
+    # (day 11 of the calendar is the tenth streak day: the frozen day adds no length)
+    assert awards[live["key"]]["awardedAt"].startswith("2026-12-11")
+
+
+async def test_a_backfill_replays_freeze_grants_where_the_server_received_them(
+    make_client: Callable[..., GraphQLClient], clean_db: AsyncEngine
+) -> None:
+    # Given a live 4-day rule; a learner with no earned freezes is granted one on day 2
+    learner = await new_learner(make_client, clean_db, streak_freeze_every_days=0)
+    live = await make_badge(learner.client, "streak", {"days": 4})
+    for n in (0, 1):
+        await learner.solve(day(n))
+    learner.clock.now = day(2)
+    granted = await learner.client.execute(
+        GRANT,
+        {"input": {"userId": str(learner.user), "count": 1}},
+        token=learner.client.token(ADMIN, admin=True),
+    )
+    assert granted["data"]["grantStreakFreezes"]["__typename"] == "GrantStreakFreezesSuccess"
+    # When day 2 is missed (the freeze covers it) and the run reaches 4 on day 4
+    earned = [await learner.solve(day(n)) for n in (3, 4)]
+    backfilled = await make_badge(learner.client, "streak", {"days": 4}, backfill=True)
+
+    # Then the live and the backfilled award agree
+    body = await learner.client.execute(
+        "{ viewer { badges { nodes { awardedAt badge { key } } } } }", user=learner.user
+    )
+    dates = {a["badge"]["key"]: a["awardedAt"] for a in body["data"]["viewer"]["badges"]["nodes"]}
+    assert earned == [[], [live["key"]]]
+    assert dates[live["key"]] == dates[backfilled["key"]] == "2026-12-05T12:00:00+00:00"
+    assert await drift(clean_db) == []
