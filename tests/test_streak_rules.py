@@ -1,6 +1,7 @@
 """Streaks done right (issue 19): rules on the current streak, one count per local day
 across time-zone changes, the offline grace period, the day-start hour, and freezes."""
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -522,4 +523,54 @@ async def test_a_backfill_replays_freeze_grants_where_the_server_received_them(
     dates = {a["badge"]["key"]: a["awardedAt"] for a in body["data"]["viewer"]["badges"]["nodes"]}
     assert earned == [[], [live["key"]]]
     assert dates[live["key"]] == dates[backfilled["key"]] == "2026-12-05T12:00:00+00:00"
+    assert await drift(clean_db) == []
+
+
+async def test_grants_and_time_zone_changes_concurrent_with_solves_keep_the_fold(
+    make_client: Callable[..., GraphQLClient], clean_db: AsyncEngine
+) -> None:
+    # Given a learner with a two-day run
+    learner = await new_learner(make_client, clean_db, streak_freeze_every_days=0)
+    for n in range(2):
+        await learner.solve(day(n))
+    learner.clock.now = day(3)
+    admin = learner.client.token(ADMIN, admin=True)
+
+    # When a grant, a time-zone change and solves of day 3 all run at once
+    grant_input = {"input": {"userId": str(learner.user), "count": 1}}
+    results = await asyncio.gather(
+        learner.client.execute(GRANT, grant_input, token=admin),
+        learner.client.execute(SET_TIMEZONE, {"tz": "Europe/Berlin"}, user=learner.user),
+        *(
+            submit(learner.client, learner.user, task_id=task, occurred_at=day(3))
+            for task in learner.tasks[10:13]
+        ),
+    )
+
+    # Then each went through, and the stored streak is the fold of what was stored
+    assert results[0]["data"]["grantStreakFreezes"]["__typename"] == "GrantStreakFreezesSuccess"
+    assert all(r["__typename"] == "SubmitAttemptSuccess" for r in results[2:])
+    viewer = await learner.view(day(3))
+    assert viewer["streak"]["current"] == 3
+    assert viewer["streak"]["frozenDays"] == ["2026-12-03"]
+    assert await drift(clean_db) == []
+
+
+async def test_a_change_not_yet_in_effect_is_replaced_by_the_next(
+    make_client: Callable[..., GraphQLClient], clean_db: AsyncEngine
+) -> None:
+    # Given a learner in Tokyo with a solve; they switch to Los Angeles (from Tokyo's
+    # next day on), then back to Tokyo before that
+    learner = await new_learner(make_client, clean_db, timezone="Asia/Tokyo")
+    await learner.solve(day(0, 1))
+    await learner.set_timezone("America/Los_Angeles", day(0, 2))
+    await learner.set_timezone("Asia/Tokyo", day(0, 3))
+
+    # When they solve the next Tokyo day, 12-02 (12-01 in Los Angeles)
+    await learner.solve(day(0, 16))
+
+    # Then Tokyo still counts: two days
+    viewer = await learner.view(day(0, 17), plain=True)
+    assert [a["day"] for a in viewer["activity"]] == ["2026-12-01", "2026-12-02"]
+    assert streak_of(viewer) == (2, 2)
     assert await drift(clean_db) == []
