@@ -31,19 +31,46 @@ async def lock_user(conn: raw.Connection, user_id: uuid.UUID) -> None:
     )
 
 
+def zone_at(user: str, at: str, alias: str) -> str:
+    """A lateral join giving ``{alias}.timezone`` and ``{alias}.floor_day`` of the learner's
+    time-zone history row in effect at ``at`` (both null: no history, ``users.timezone``)."""
+    return (
+        f" LEFT JOIN LATERAL (SELECT h.timezone, h.floor_day FROM user_timezone_history h"
+        f" WHERE h.user_id = {user} AND h.effective_from <= {at}"
+        f" ORDER BY h.effective_from DESC LIMIT 1) {alias} ON true"
+    )
+
+
+def local_day_sql(at: str, zone: str, floor: str, day_start_hour: str) -> str:
+    """SQL for the local day of ``at`` (domain.streaks.local_day): the date in ``zone`` of
+    ``at`` less the day-start hour, never before ``floor``."""
+    return (
+        f"greatest({floor}, CAST(({at} AT TIME ZONE {zone})"
+        f" - make_interval(hours => CAST({day_start_hour} AS int)) AS date))"
+    )
+
+
 async def start_attempt(
-    conn: raw.Connection, user_id: uuid.UUID, attempt_id: uuid.UUID, task_id: uuid.UUID | None
+    conn: raw.Connection,
+    user_id: uuid.UUID,
+    attempt_id: uuid.UUID,
+    task_id: uuid.UUID | None,
+    occurred_at: datetime,
+    now: datetime,
 ) -> Any:
     """What recording an attempt starts from, in one statement after ``lock_user``.
 
     Creates the user if new. Columns: ``timezone`` (None when a concurrent first request
     committed the user row after this statement's snapshot: see ``get_timezone``);
+    ``zone``/``floor_day`` and ``now_zone``/``now_floor_day``: the time-zone history in
+    effect at ``occurred_at`` and at ``now`` (null: none, ``timezone`` holds);
     ``fingerprint`` and ``outcome`` of the attempt already stored under ``attempt_id``
     (None: new); the task's placement ``task_id``, ``active``, ``theme_id``,
     ``section_id``, ``course_id`` (None: no such task); the stored streak
-    ``streak_stored``, ``current``, ``longest``, ``last_active_day``; ``content_version``
-    (what the cached badge rules are checked against); ``grading`` (``server``: the
-    answer decides ``solved``; see ``answer_key``).
+    ``streak_stored``, ``current``, ``longest``, ``last_active_day``, ``freezes``,
+    ``frozen_days``, ``last_grant_day``; ``content_version`` (what the cached badge rules
+    are checked against); ``grading`` (``server``: the answer decides ``solved``; see
+    ``answer_key``).
     """
     return await raw.fetch_one(
         conn,
@@ -51,18 +78,24 @@ async def start_attempt(
         " ON CONFLICT (id) DO NOTHING RETURNING timezone)"
         " SELECT (SELECT timezone FROM created UNION ALL"
         " SELECT timezone FROM users WHERE id = $1 LIMIT 1) AS timezone,"
-        " a.fingerprint, a.outcome,"
+        " zh.timezone AS zone, zh.floor_day, zn.timezone AS now_zone,"
+        " zn.floor_day AS now_floor_day, a.fingerprint, a.outcome,"
         " t.id AS task_id, t.active, t.grading, t.theme_id, th.section_id, s.course_id,"
         " st.user_id IS NOT NULL AS streak_stored, st.current, st.longest, st.last_active_day,"
+        " st.freezes, st.frozen_days, st.last_grant_day,"
         " (SELECT version FROM content_version) AS content_version"
         " FROM (SELECT) AS one"
         " LEFT JOIN user_task_attempt a ON a.user_id = $1 AND a.id = $2"
         " LEFT JOIN (task t JOIN theme th ON th.id = t.theme_id"
         " JOIN section s ON s.id = th.section_id) ON t.id = $3"
-        " LEFT JOIN user_streak st ON st.user_id = $1",
+        " LEFT JOIN user_streak st ON st.user_id = $1"
+        + zone_at("$1", "CAST($4 AS timestamptz)", "zh")
+        + zone_at("$1", "CAST($5 AS timestamptz)", "zn"),
         user_id,
         attempt_id,
         task_id,
+        occurred_at,
+        now,
     )
 
 
@@ -316,24 +349,27 @@ async def upsert_daily_activity(
     task_id: uuid.UUID,
     day: date,
     solved: bool,
+    in_grace: bool,
     time_spent_ms: int,
 ) -> Any:
     """Count the (already inserted) attempt on the learner's local day; returns the day's
     new totals and ``new_task``: whether ``solved_tasks`` grew, as it does when no other
-    attempt solved the task that day (a look at this user's attempts on this one task)."""
+    attempt solved the task that day (a look at this user's attempts on this one task).
+    ``streak_solved`` counts the solves received within the grace period."""
     return await raw.fetch_one(
         conn,
         "WITH v AS (SELECT CAST($3 AS int) AS solved, CASE WHEN $3 = 1 AND NOT EXISTS"
         " (SELECT 1 FROM user_task_attempt a WHERE a.user_id = $1 AND a.task_id = $5"
         " AND a.local_day = $2 AND a.solved AND a.id <> $6) THEN 1 ELSE 0 END AS new_task),"
         " d AS (INSERT INTO user_daily_activity AS d"
-        " (user_id, day, attempts, solved, solved_tasks, time_spent_ms)"
-        " SELECT $1, $2, 1, v.solved, v.new_task, $4 FROM v"
+        " (user_id, day, attempts, solved, solved_tasks, time_spent_ms, streak_solved)"
+        " SELECT $1, $2, 1, v.solved, v.new_task, $4, CAST($7 AS int) FROM v"
         " ON CONFLICT (user_id, day) DO UPDATE SET attempts = d.attempts + 1,"
         " solved = d.solved + excluded.solved,"
         " solved_tasks = d.solved_tasks + excluded.solved_tasks,"
-        " time_spent_ms = d.time_spent_ms + excluded.time_spent_ms"
-        " RETURNING day, attempts, solved, solved_tasks, time_spent_ms)"
+        " time_spent_ms = d.time_spent_ms + excluded.time_spent_ms,"
+        " streak_solved = d.streak_solved + excluded.streak_solved"
+        " RETURNING day, attempts, solved, solved_tasks, time_spent_ms, streak_solved)"
         " SELECT d.*, v.new_task = 1 AS new_task FROM d, v",
         user_id,
         day,
@@ -341,60 +377,78 @@ async def upsert_daily_activity(
         time_spent_ms,
         task_id,
         attempt_id,
-    )
-
-
-async def get_streak(conn: raw.Connection, user_id: uuid.UUID) -> Any | None:
-    """The stored streak row (run ending at last_active_day, longest run), or None."""
-    return await raw.fetch_optional(
-        conn,
-        "SELECT current, longest, last_active_day FROM user_streak WHERE user_id = $1",
-        user_id,
+        1 if solved and in_grace else 0,
     )
 
 
 async def save_streak(
-    conn: raw.Connection, user_id: uuid.UUID, current: int, longest: int, last_day: date
+    conn: raw.Connection,
+    user_id: uuid.UUID,
+    streak: Any,
+    last_grant_day: date | None,
+) -> None:
+    """Store the streak (a domain.streaks.Streak) and the latest grant day."""
+    await raw.execute(
+        conn,
+        "INSERT INTO user_streak (user_id, current, longest, last_active_day, freezes,"
+        " frozen_days, last_grant_day) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
+        " longest = excluded.longest, last_active_day = excluded.last_active_day,"
+        " freezes = excluded.freezes, frozen_days = excluded.frozen_days,"
+        " last_grant_day = excluded.last_grant_day",
+        user_id,
+        streak.run,
+        streak.longest,
+        streak.last_active_day,
+        streak.freezes,
+        list(streak.frozen_days),
+        last_grant_day,
+    )
+
+
+async def streak_inputs(conn: raw.Connection, user_id: uuid.UUID) -> Any:
+    """What the user's streak is folded from: ``days`` (streak days, ascending) and
+    ``grant_days`` and ``grant_counts`` (aligned, by day)."""
+    return await raw.fetch_one(
+        conn,
+        "SELECT coalesce((SELECT array_agg(day ORDER BY day) FROM user_daily_activity"
+        " WHERE user_id = $1 AND streak_solved > 0), CAST('{}' AS date[])) AS days,"
+        " g.days AS grant_days, g.counts AS grant_counts"
+        " FROM (SELECT coalesce(array_agg(day ORDER BY day), CAST('{}' AS date[])) AS days,"
+        " coalesce(array_agg(count ORDER BY day), CAST('{}' AS int[])) AS counts"
+        " FROM user_streak_freeze_grant WHERE user_id = $1) g",
+        user_id,
+    )
+
+
+async def zone_in_effect(conn: raw.Connection, user_id: uuid.UUID, at: datetime) -> Any | None:
+    """The learner's ``timezone`` and ``floor_day`` in effect at ``at``; None: no such user."""
+    return await raw.fetch_optional(
+        conn,
+        "SELECT coalesce(zn.timezone, u.timezone) AS timezone, zn.floor_day FROM users u"
+        + zone_at("u.id", "CAST($2 AS timestamptz)", "zn")
+        + " WHERE u.id = $1",
+        user_id,
+        at,
+    )
+
+
+async def insert_freeze_grant(
+    conn: raw.Connection,
+    user_id: uuid.UUID,
+    *,
+    granted_at: datetime,
+    day: date,
+    count: int,
+    reason: str | None,
 ) -> None:
     await raw.execute(
         conn,
-        "INSERT INTO user_streak (user_id, current, longest, last_active_day)"
-        " VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
-        " longest = excluded.longest, last_active_day = excluded.last_active_day",
+        "INSERT INTO user_streak_freeze_grant (user_id, granted_at, day, count, reason)"
+        " VALUES ($1, $2, $3, $4, $5)",
         user_id,
-        current,
-        longest,
-        last_day,
-    )
-
-
-STREAK_FROM_DAYS = """
-    WITH active AS (
-        SELECT user_id, day FROM user_daily_activity WHERE solved > 0 AND {filter}
-    ), runs AS (
-        SELECT user_id, day,
-               day - CAST(row_number() OVER (PARTITION BY user_id ORDER BY day) AS int) AS run
-        FROM active
-    ), islands AS (
-        SELECT user_id, run, count(*) AS length, max(day) AS last_day FROM runs
-        GROUP BY user_id, run
-    )
-    SELECT user_id,
-           CAST((array_agg(length ORDER BY last_day DESC))[1] AS int) AS current,
-           CAST(max(length) AS int) AS longest,
-           max(last_day) AS last_active_day
-    FROM islands GROUP BY user_id
-"""
-
-
-async def rebuild_streak(conn: raw.Connection, user_id: uuid.UUID) -> None:
-    """Rebuild one user's streak from their daily activity (after a late attempt filled a gap)."""
-    await raw.execute(
-        conn,
-        "INSERT INTO user_streak (user_id, current, longest, last_active_day) "
-        + STREAK_FROM_DAYS.format(filter="user_id = $1")
-        + " ON CONFLICT (user_id) DO UPDATE SET current = excluded.current,"
-        " longest = excluded.longest, last_active_day = excluded.last_active_day",
-        user_id,
+        granted_at,
+        day,
+        count,
+        reason,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import keyset, raw
+from db.attempt_queries import local_day_sql, zone_at
 from db.statements import statement
 
 RULE_COLUMNS = "r.id, r.key, r.badge_id, r.type, r.criteria, r.scope_key, r.active, r.created_at"
@@ -123,11 +124,19 @@ async def theme_counts(
     return list(result.all())
 
 
-async def longest_streak(conn: AsyncConnection, user_id: uuid.UUID) -> int:
+async def stored_streak(conn: AsyncConnection, user_id: uuid.UUID, now: datetime) -> Row[Any]:
+    """The stored streak (nulls when none) and the zone and floor day in effect at ``now``."""
     result = await conn.execute(
-        statement("SELECT longest FROM user_streak WHERE user_id = :u"), {"u": user_id}
+        statement(
+            "SELECT coalesce(zn.timezone, u.timezone, 'UTC') AS timezone, zn.floor_day,"
+            " s.current, s.longest, s.last_active_day, s.freezes, s.frozen_days"
+            " FROM (SELECT CAST(:u AS uuid) AS id) k"
+            " LEFT JOIN users u ON u.id = k.id LEFT JOIN user_streak s ON s.user_id = k.id"
+            + zone_at("k.id", "CAST(:now AS timestamptz)", "zn")
+        ),
+        {"u": user_id, "now": now},
     )
-    return int(result.scalar() or 0)
+    return result.one()
 
 
 async def best_day_solved(conn: AsyncConnection, user_id: uuid.UUID) -> int:
@@ -165,19 +174,32 @@ async def fast_counts(
 
 
 async def window_counts(
-    conn: AsyncConnection, user_id: uuid.UUID, days: Sequence[int], now: datetime
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    days: Sequence[int],
+    now: datetime,
+    day_start_hour: int = 0,
 ) -> list[int]:
     """Per window, solving attempts on the last ``days`` local days up to today (``now`` in
-    the user's time zone)."""
+    the time zone in effect, days starting at ``day_start_hour``)."""
     result = await conn.execute(
         statement(
             "SELECT (SELECT coalesce(sum(d.solved), 0) FROM user_daily_activity d"
             " WHERE d.user_id = :u AND d.day > t.today - x.w AND d.day <= t.today)"
             " FROM unnest(CAST(:days AS int[])) WITH ORDINALITY AS x(w, o),"
-            " (SELECT CAST(CAST(:now AS timestamptz) AT TIME ZONE timezone AS date) AS today"
-            " FROM users WHERE id = :u) t ORDER BY x.o"
+            " (SELECT "
+            + local_day_sql(
+                "CAST(:now AS timestamptz)",
+                "coalesce(zn.timezone, u.timezone)",
+                "zn.floor_day",
+                ":ds",
+            )
+            + " AS today"
+            " FROM users u"
+            + zone_at("u.id", "CAST(:now AS timestamptz)", "zn")
+            + " WHERE u.id = :u) t ORDER BY x.o"
         ),
-        {"u": user_id, "days": list(days), "now": now},
+        {"u": user_id, "days": list(days), "now": now, "ds": day_start_hour},
     )
     rows = [int(n) for n in result.scalars()]
     return rows or [0] * len(days)
@@ -319,9 +341,21 @@ async def attempts_in_processing_order(
     """The users' attempts in the order the server recorded them."""
     result = await conn.execute(
         statement(
-            "SELECT user_id, id, task_id, tries, time_spent_ms, solved, occurred_at, local_day"
-            " FROM user_task_attempt WHERE user_id = ANY(:users)"
+            "SELECT user_id, id, task_id, tries, time_spent_ms, solved, occurred_at, local_day,"
+            " created_at FROM user_task_attempt WHERE user_id = ANY(:users)"
             " ORDER BY user_id, created_at, id"
+        ),
+        {"users": list(user_ids)},
+    )
+    return list(result.all())
+
+
+async def freeze_grants(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[Row[Any]]:
+    """The users' streak freeze grants (user_id, granted_at, day, count), oldest first."""
+    result = await conn.execute(
+        statement(
+            "SELECT user_id, granted_at, day, count FROM user_streak_freeze_grant"
+            " WHERE user_id = ANY(:users) ORDER BY user_id, granted_at, id"
         ),
         {"users": list(user_ids)},
     )

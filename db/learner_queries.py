@@ -2,13 +2,14 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import keyset
+from db.attempt_queries import zone_at
 from db.statements import statement
 
 ATTEMPT_COLUMNS = (
@@ -35,16 +36,20 @@ async def enrollments_by_user(
     return [groups.get(u, []) for u in user_ids]
 
 
-async def get_streak_and_timezone(conn: AsyncConnection, user_id: uuid.UUID) -> Row[Any]:
-    """The user's stored streak (nulls when none) and time zone ('UTC' for unknown users)."""
+async def get_streak_and_timezone(
+    conn: AsyncConnection, user_id: uuid.UUID, now: datetime
+) -> Row[Any]:
+    """The user's stored streak (nulls when none) and the time zone and floor day in effect
+    at ``now`` ('UTC' for unknown users)."""
     result = await conn.execute(
         statement(
-            "SELECT coalesce(u.timezone, 'UTC') AS timezone, s.current, s.longest,"
-            " s.last_active_day"
+            "SELECT coalesce(zn.timezone, u.timezone, 'UTC') AS timezone, zn.floor_day,"
+            " s.current, s.longest, s.last_active_day, s.freezes, s.frozen_days"
             " FROM (SELECT CAST(:u AS uuid) AS id) k"
             " LEFT JOIN users u ON u.id = k.id LEFT JOIN user_streak s ON s.user_id = k.id"
+            + zone_at("k.id", "CAST(:now AS timestamptz)", "zn")
         ),
-        {"u": user_id},
+        {"u": user_id, "now": now},
     )
     return result.one()
 
@@ -52,11 +57,18 @@ async def get_streak_and_timezone(conn: AsyncConnection, user_id: uuid.UUID) -> 
 async def list_daily_activity(
     conn: AsyncConnection, user_id: uuid.UUID, first_day: date, last_day: date
 ) -> list[Row[Any]]:
-    """The user's active local days between ``first_day`` and ``last_day`` inclusive."""
+    """The user's local days with attempts or a streak freeze between ``first_day`` and
+    ``last_day`` inclusive; ``frozen``: a freeze covered the day."""
     result = await conn.execute(
         statement(
-            "SELECT day, attempts, solved, time_spent_ms FROM user_daily_activity"
-            " WHERE user_id = :u AND day BETWEEN :first AND :last ORDER BY day"
+            "SELECT coalesce(d.day, f.day) AS day, coalesce(d.attempts, 0) AS attempts,"
+            " coalesce(d.solved, 0) AS solved, coalesce(d.time_spent_ms, 0) AS time_spent_ms,"
+            " f.day IS NOT NULL AS frozen"
+            " FROM (SELECT day, attempts, solved, time_spent_ms FROM user_daily_activity"
+            " WHERE user_id = :u AND day BETWEEN :first AND :last) d"
+            " FULL JOIN (SELECT DISTINCT f.day FROM user_streak s, unnest(s.frozen_days) AS f(day)"
+            " WHERE s.user_id = :u AND f.day BETWEEN :first AND :last) f ON f.day = d.day"
+            " ORDER BY 1"
         ),
         {"u": user_id, "first": first_day, "last": last_day},
     )

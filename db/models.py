@@ -367,7 +367,7 @@ class UserDailyActivity(Base):
     __table_args__ = (
         CheckConstraint(
             "attempts >= 0 AND solved >= 0 AND time_spent_ms >= 0"
-            " AND solved_tasks BETWEEN 0 AND solved",
+            " AND solved_tasks BETWEEN 0 AND solved AND streak_solved BETWEEN 0 AND solved",
             name="counters",
         ),
     )
@@ -380,11 +380,18 @@ class UserDailyActivity(Base):
     solved: Mapped[int] = mapped_column(Integer, server_default="0")  # solving attempts
     solved_tasks: Mapped[int] = mapped_column(Integer, server_default="0")  # distinct tasks
     time_spent_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Solving attempts received within the streak grace period: only they make a streak day.
+    streak_solved: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class UserStreak(Base):
+    """The fold of the learner's streak days and freeze grants (domain/streaks.py)."""
+
     __tablename__ = "user_streak"
-    __table_args__ = (CheckConstraint("current >= 0 AND longest >= current", name="lengths"),)
+    __table_args__ = (
+        CheckConstraint("current >= 0 AND longest >= current", name="lengths"),
+        CheckConstraint("freezes >= 0", name="freezes"),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -392,6 +399,43 @@ class UserStreak(Base):
     current: Mapped[int] = mapped_column(Integer, server_default="0")
     longest: Mapped[int] = mapped_column(Integer, server_default="0")
     last_active_day: Mapped[date | None] = mapped_column(Date)
+    freezes: Mapped[int] = mapped_column(Integer, server_default="0")  # held
+    frozen_days: Mapped[list[date]] = mapped_column(
+        ARRAY(Date), server_default=text("'{}'::date[]")
+    )
+    # The latest local day a freeze was granted on; an attempt before it rebuilds the fold.
+    last_grant_day: Mapped[date | None] = mapped_column(Date)
+
+
+class UserTimezoneHistory(Base):
+    """From ``effective_from`` on, local days are in ``timezone`` and never before
+    ``floor_day``. A change takes effect when the next local day starts in the zone in use;
+    a learner without rows uses ``users.timezone`` for every attempt (migration 0014)."""
+
+    __tablename__ = "user_timezone_history"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    effective_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    timezone: Mapped[str] = mapped_column(Text)
+    floor_day: Mapped[date | None] = mapped_column(Date)
+
+
+class UserStreakFreezeGrant(Base):
+    """Streak freezes an admin granted: facts, folded in on the local day of the grant."""
+
+    __tablename__ = "user_streak_freeze_grant"
+    __table_args__ = (CheckConstraint("count > 0", name="count"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[date] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class UserTotals(Base):

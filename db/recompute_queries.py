@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.attempt_queries import PERCENT, STREAK_FROM_DAYS
+from db.attempt_queries import PERCENT, local_day_sql, zone_at
 
 TASK_STATE_COLUMNS = (
     "user_id, task_id, status, success_count, failure_count, total_tries, total_time_ms,"
@@ -28,8 +28,8 @@ COURSE_COLUMNS = (
     "user_id, course_id, solved_tasks, total_tasks, percent_complete, attempts_count,"
     " total_time_ms, average_time_ms"
 )
-DAILY_COLUMNS = "user_id, day, attempts, solved, solved_tasks, time_spent_ms"
-STREAK_COLUMNS = "user_id, current, longest, last_active_day"
+DAILY_COLUMNS = "user_id, day, attempts, solved, solved_tasks, time_spent_ms, streak_solved"
+STREAK_COLUMNS = "user_id, current, longest, last_active_day, freezes, frozen_days, last_grant_day"
 TOTALS_COLUMNS = "user_id, solved_tasks, one_try_ms"
 
 # live table -> (temp table, compared columns, key columns)
@@ -102,7 +102,10 @@ BUILD = [
     " SELECT user_id, local_day AS day, CAST(count(*) AS int) AS attempts,"
     " CAST(count(*) FILTER (WHERE solved) AS int) AS solved,"
     " CAST(count(DISTINCT task_id) FILTER (WHERE solved) AS int) AS solved_tasks,"
-    " CAST(sum(time_spent_ms) AS bigint) AS time_spent_ms"
+    " CAST(sum(time_spent_ms) AS bigint) AS time_spent_ms,"
+    # Solves received within the streak grace period (see domain/streaks.py).
+    " CAST(count(*) FILTER (WHERE solved AND created_at - occurred_at"
+    " <= make_interval(secs => :grace)) AS int) AS streak_solved"
     " FROM user_task_attempt WHERE user_id = ANY(:users) GROUP BY user_id, local_day",
     # From the attempts, deleted tasks included: a task solved stays solved in the totals.
     "CREATE TEMP TABLE expected_totals ON COMMIT DROP AS"
@@ -113,17 +116,78 @@ BUILD = [
     " min(time_spent_ms) FILTER (WHERE solved AND tries = 1) AS one_try"
     " FROM user_task_attempt WHERE user_id = ANY(:users) GROUP BY user_id, task_id) per_task"
     " GROUP BY user_id HAVING bool_or(solved)",
-    "CREATE TEMP TABLE expected_streak ON COMMIT DROP AS "
-    + STREAK_FROM_DAYS.replace("user_daily_activity", "expected_daily_activity").format(
-        filter="true"
-    ),
+    # Filled by the domain's streak fold over the streak days and grants (streak_inputs).
+    "CREATE TEMP TABLE expected_streak (user_id uuid, current int, longest int,"
+    " last_active_day date, freezes int, frozen_days date[], last_grant_day date)"
+    " ON COMMIT DROP",
 ]
 
 
-async def build_expected(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> None:
-    """Fill the expected_* temporary tables for these users (dropped at commit)."""
+async def build_expected(
+    conn: AsyncConnection, user_ids: Sequence[uuid.UUID], *, grace_seconds: float
+) -> None:
+    """Fill the expected_* temporary tables for these users (dropped at commit), all but
+    expected_streak: see ``streak_inputs`` and ``fill_expected_streak``."""
     for statement in BUILD:
-        await conn.execute(text(statement), {"users": list(user_ids)})
+        await conn.execute(text(statement), {"users": list(user_ids), "grace": grace_seconds})
+
+
+async def streak_inputs(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """Per user with streak days or freeze grants: ``days`` (expected streak days,
+    ascending), ``grant_days`` and ``grant_counts`` (aligned, by day)."""
+    result = await conn.execute(
+        text(
+            "SELECT u AS user_id,"
+            " coalesce((SELECT array_agg(d.day ORDER BY d.day) FROM expected_daily_activity d"
+            " WHERE d.user_id = u AND d.streak_solved > 0), CAST('{}' AS date[])) AS days,"
+            " coalesce((SELECT array_agg(g.day ORDER BY g.day, g.id)"
+            " FROM user_streak_freeze_grant g WHERE g.user_id = u), CAST('{}' AS date[]))"
+            " AS grant_days,"
+            " coalesce((SELECT array_agg(g.count ORDER BY g.day, g.id)"
+            " FROM user_streak_freeze_grant g WHERE g.user_id = u), CAST('{}' AS int[]))"
+            " AS grant_counts"
+            " FROM unnest(CAST(:users AS uuid[])) AS u"
+            " WHERE EXISTS (SELECT 1 FROM expected_daily_activity d"
+            " WHERE d.user_id = u AND d.streak_solved > 0)"
+            " OR EXISTS (SELECT 1 FROM user_streak_freeze_grant g WHERE g.user_id = u)"
+        ),
+        {"users": list(user_ids)},
+    )
+    return list(result.all())
+
+
+async def fill_expected_streak(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the folded streaks (STREAK_COLUMNS as keys) into expected_streak."""
+    if rows:
+        await conn.execute(
+            text(
+                "INSERT INTO expected_streak (" + STREAK_COLUMNS + ") VALUES (:user_id,"
+                " :current, :longest, :last_active_day, :freezes, :frozen_days,"
+                " :last_grant_day)"
+            ),
+            list(rows),
+        )
+
+
+async def local_day_drift(
+    conn: AsyncConnection, user_ids: Sequence[uuid.UUID], *, day_start_hour: int
+) -> list[dict[str, Any]]:
+    """Attempts whose local day is not the one their ``occurred_at`` has under the
+    learner's time-zone history and the day-start hour (as the attempt path assigns it)."""
+    result = await conn.execute(
+        text(
+            "SELECT * FROM (SELECT a.user_id, a.id AS attempt_id, a.local_day, "
+            + local_day_sql(
+                "a.occurred_at", "coalesce(zh.timezone, u.timezone)", "zh.floor_day", ":ds"
+            )
+            + " AS expected_day FROM user_task_attempt a JOIN users u ON u.id = a.user_id"
+            + zone_at("a.user_id", "a.occurred_at", "zh")
+            + " WHERE a.user_id = ANY(:users)) x WHERE local_day <> expected_day"
+            " ORDER BY user_id, attempt_id"
+        ),
+        {"users": list(user_ids), "ds": day_start_hour},
+    )
+    return [row._asdict() for row in result]
 
 
 async def drift(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,7 @@ class AttemptPolicy:
     clock_skew: timedelta = timedelta(minutes=5)
     max_age: timedelta = timedelta(days=30)
     max_payload_bytes: int = 16 * 1024
+    streak: streaks.StreakPolicy = streaks.DEFAULT_POLICY
 
 
 def fingerprint(attempt: AttemptInput) -> str:
@@ -166,7 +167,9 @@ async def record_attempt(
         attempt = replace(attempt, answer=_json_numbers(attempt.answer))
     await q.lock_user(conn, user_id)
     # Read after the lock, so that it sees every earlier attempt of this user.
-    start = await q.start_attempt(conn, user_id, attempt.id, attempt.task_id)
+    start = await q.start_attempt(
+        conn, user_id, attempt.id, attempt.task_id, _history_instant(attempt, now), now
+    )
     timezone = start.timezone
     if timezone is None:
         # A concurrent first request (an enrollment, a reservation) committed the user row
@@ -189,12 +192,21 @@ async def record_attempt(
     solved = await _verdict(conn, attempt, task)
     attempt = replace(attempt, solved=solved)
     stored_streak = (
-        streaks.Streak(start.current, start.longest, start.last_active_day)
+        streaks.Streak(
+            start.current,
+            start.longest,
+            start.last_active_day,
+            start.freezes,
+            tuple(start.frozen_days),
+        )
         if start.streak_stored
         else streaks.NO_STREAK
     )
-
-    local_day = attempt.occurred_at.astimezone(ZoneInfo(timezone)).date()
+    day_start = policy.streak.day_start_hour
+    local_day = streaks.local_day(
+        attempt.occurred_at, start.zone or timezone, start.floor_day, day_start
+    )
+    local_today = streaks.local_day(now, start.now_zone or timezone, start.now_floor_day, day_start)
     record = AttemptRecord(
         id=attempt.id,
         task_id=task.task_id,
@@ -239,8 +251,10 @@ async def record_attempt(
         task=task,
         record=record,
         now=now,
-        timezone=timezone,
+        local_today=local_today,
         stored_streak=stored_streak,
+        last_grant_day=start.last_grant_day,
+        policy=policy.streak,
     )
     await q.set_attempt_outcome(conn, user_id, attempt.id, outcomes.to_json(outcome))
     return outcome
@@ -283,8 +297,10 @@ async def _fold(
     task: Any,
     record: AttemptRecord,
     now: datetime,
-    timezone: str,
+    local_today: date,
     stored_streak: streaks.Streak,
+    last_grant_day: date | None,
+    policy: streaks.StreakPolicy,
 ) -> AttemptOutcome:
     await q.ensure_enrollment(conn, user_id, task.course_id, now)
     state = await q.upsert_task_state(
@@ -315,7 +331,15 @@ async def _fold(
     )
     if newly_solved and course.solved_tasks >= course.total_tasks > 0:
         await q.complete_enrollment(conn, user_id, task.course_id, attempt.occurred_at)
-    streak, day = await _update_streak(conn, user_id=user_id, record=record, current=stored_streak)
+    streak, day = await _update_streak(
+        conn,
+        user_id=user_id,
+        record=record,
+        current=stored_streak,
+        in_grace=now - attempt.occurred_at <= policy.grace,
+        last_grant_day=last_grant_day,
+        policy=policy,
+    )
     reservation_error = await task_queue.settle_attempt(
         conn,
         user_id=user_id,
@@ -339,13 +363,13 @@ async def _fold(
                 course_id=task.course_id,
                 section=Counts(section.solved_tasks, section.total_tasks),
                 course=Counts(course.solved_tasks, course.total_tasks),
-                longest_streak=streak.longest,
+                current_streak=streak.as_of(record.local_day),
                 day_solved_tasks=day.solved_tasks,
                 content_version=task.content_version,
                 grew=_grown_facts(
                     newly_solved=newly_solved,
                     new_task_today=day.new_task,
-                    longer_streak=streak.longest > stored_streak.longest,
+                    new_streak_day=streak is not stored_streak,
                     one_try_faster=state.one_try_faster,
                 ),
             ),
@@ -361,7 +385,7 @@ async def _fold(
         section_progress=ProgressRecord.from_row(section),
         course_progress=ProgressRecord.from_row(course),
         streak=streak,
-        local_today=now.astimezone(ZoneInfo(timezone)).date(),
+        local_today=local_today,
         new_badge_ids=new_badges,
         reservation_error=reservation_error,
         replayed=False,
@@ -369,13 +393,13 @@ async def _fold(
 
 
 def _grown_facts(
-    *, newly_solved: bool, new_task_today: bool, longer_streak: bool, one_try_faster: bool
+    *, newly_solved: bool, new_task_today: bool, new_streak_day: bool, one_try_faster: bool
 ) -> frozenset[str]:
     """The badge facts an attempt grew (see badge_awards.AttemptEvent.grew)."""
     grown = (
         ("solved_total", newly_solved),
         ("day", new_task_today),
-        ("streak", longer_streak),
+        ("streak", new_streak_day),
         ("fast", one_try_faster),
     )
     return frozenset(name for name, grew in grown if grew)
@@ -387,11 +411,15 @@ async def _update_streak(
     user_id: uuid.UUID,
     record: AttemptRecord,
     current: streaks.Streak,
+    in_grace: bool,
+    last_grant_day: date | None,
+    policy: streaks.StreakPolicy,
 ) -> tuple[streaks.Streak, Any]:
-    """Count the attempt on its local day and extend the streak; returns the streak and the
-    day's row (``solved_tasks``, ``new_task``: see upsert_daily_activity)."""
-    # ``current`` was read after the user lock; only this user's attempts (and a recompute,
-    # under the same lock) write the streak, so it is still what is stored.
+    """Count the attempt on its local day and advance the streak; returns the streak (the
+    very ``current`` object when it did not change) and the day's row (``solved_tasks``,
+    ``new_task``: see upsert_daily_activity)."""
+    # ``current`` was read after the user lock; only this user's attempts, freeze grants
+    # and a recompute, all under the same lock, write the streak, so it is still stored.
     day_totals = await q.upsert_daily_activity(
         conn,
         user_id=user_id,
@@ -399,24 +427,44 @@ async def _update_streak(
         task_id=record.task_id,
         day=record.local_day,
         solved=record.solved,
+        in_grace=in_grace,
         time_spent_ms=record.time_spent_ms,
     )
-    became_active = record.solved and day_totals.solved == 1
-    if not became_active:
+    if not (record.solved and in_grace and day_totals.streak_solved == 1):
         return current, day_totals
-    extended = streaks.extend(current, record.local_day)
-    if extended is None:
-        await q.rebuild_streak(conn, user_id)
-        rebuilt = await q.get_streak(conn, user_id)
-        assert rebuilt is not None
-        return (
-            streaks.Streak(rebuilt.current, rebuilt.longest, rebuilt.last_active_day),
-            day_totals,
-        )
-    if extended != current:
-        assert extended.last_active_day is not None
-        await q.save_streak(conn, user_id, extended.run, extended.longest, extended.last_active_day)
-    return extended, day_totals
+    # A grant on a later day than this one counts after it in the fold: only a rebuild
+    # puts this day before it.
+    before_a_grant = last_grant_day is not None and record.local_day < last_grant_day
+    advanced = None if before_a_grant else streaks.advance(current, record.local_day, policy)
+    if advanced is None:
+        return await rebuild_streak(conn, user_id, policy), day_totals
+    await q.save_streak(conn, user_id, advanced, last_grant_day)
+    return advanced, day_totals
+
+
+async def rebuild_streak(
+    conn: raw.Connection, user_id: uuid.UUID, policy: streaks.StreakPolicy
+) -> streaks.Streak:
+    """Fold the user's streak again from their streak days and grants, and store it (a late
+    attempt filled a gap, or a freeze was granted). The caller holds the user lock."""
+    inputs = await q.streak_inputs(conn, user_id)
+    grants = list(zip(inputs.grant_days, inputs.grant_counts, strict=True))
+    rebuilt = streaks.fold(inputs.days, grants, policy)
+    await q.save_streak(conn, user_id, rebuilt, max(inputs.grant_days, default=None))
+    return rebuilt
+
+
+def _history_instant(attempt: AttemptInput, now: datetime) -> datetime:
+    """The instant whose time-zone history the attempt is read with: ``occurredAt``, or
+    ``now`` for a value that validation refuses anyway (no offset, out of range)."""
+    if attempt.occurred_at.tzinfo is None:
+        return now
+    try:
+        if abs(attempt.occurred_at - now) < timedelta(days=3660):
+            return attempt.occurred_at
+    except OverflowError:
+        pass
+    return now
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,11 +39,11 @@ class AttemptEvent:
     course_id: uuid.UUID
     section: Counts
     course: Counts
-    longest_streak: int
+    current_streak: int  # the live streak on ``local_day`` after this attempt (Streak.as_of)
     day_solved_tasks: int  # distinct tasks solved on ``local_day``, this attempt's included
     content_version: int  # read in the attempt's transaction: the rule index's freshness
     # The facts this attempt grew, of "solved_total" (a task solved for the first time),
-    # "day" (a task new to the day's solved ones), "streak" (the longest run) and "fast" (a
+    # "day" (a task new to the day's solved ones), "streak" (a new streak day) and "fast" (a
     # task's fastest one-try solve): rules decided by another fact alone are not evaluated.
     grew: frozenset[str]
 
@@ -260,7 +260,7 @@ def facts_for(
         sections={**sections, event.section_id: event.section},
         courses={**courses, event.course_id: event.course},
         themes=themes,
-        longest_streak=event.longest_streak,
+        current_streak=event.current_streak,
         best_day_solved=event.day_solved_tasks,
         solved_total=solved_total,
         window_counts=window_counts,

@@ -59,7 +59,13 @@ class _Learner:
     """One learner's state as the replay goes: what the rules read, kept up to date per
     attempt in O(1) (windows: O(active days in the window)), as the attempt path keeps it."""
 
-    def __init__(self, content: Content, fast_limits: Sequence[int]) -> None:
+    def __init__(
+        self,
+        content: Content,
+        fast_limits: Sequence[int],
+        grants: Sequence[Any] = (),
+        policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
+    ) -> None:
         self.content = content
         self.tasks: dict[uuid.UUID, _TaskState] = defaultdict(_TaskState)
         self.solved: Counter[tuple[str, uuid.UUID]] = Counter()  # active tasks, per node
@@ -68,7 +74,11 @@ class _Learner:
         self.day_tasks: dict[date, set[uuid.UUID]] = defaultdict(set)
         self.day_solves: Counter[date] = Counter()
         self.days: list[date] = []  # the days with a solve, sorted
-        self.longest_streak = 0
+        self.streak_days: list[date] = []  # the days with a solve within the grace period
+        self.grants = list(grants)  # (granted_at, day, count), oldest first
+        self.granted: list[tuple[date, int]] = []  # those the server had when it got here
+        self.policy = policy
+        self.streak = streaks.NO_STREAK
         self.fast_limits = fast_limits
         self.fast: Counter[int] = Counter()  # limit -> tasks within it
 
@@ -100,11 +110,12 @@ class _Learner:
             grew.add("day")
         if not self.day_solves[attempt.local_day]:
             insort(self.days, attempt.local_day)
-            longest = streaks.from_days(self.days).longest
-            if longest > self.longest_streak:
-                self.longest_streak = longest
-                grew.add("streak")
         self.day_solves[attempt.local_day] += 1
+        in_grace = attempt.created_at - attempt.occurred_at <= self.policy.grace
+        if in_grace and attempt.local_day not in self.streak_days:
+            insort(self.streak_days, attempt.local_day)
+            self.streak = streaks.fold(self.streak_days, self.granted, self.policy)
+            grew.add("streak")
         if attempt.tries == 1:
             before = state.fastest_one_try
             if before is None or attempt.time_spent_ms < before:
@@ -114,6 +125,17 @@ class _Learner:
                     if attempt.time_spent_ms <= limit and (before is None or before > limit):
                         self.fast[limit] += 1
         return frozenset(grew)
+
+    def receive_grants(self, until: Any) -> None:
+        """Take in the freeze grants made before the server recorded an attempt at ``until``:
+        the attempt path saw them in the stored streak."""
+        taken = 0
+        while taken < len(self.grants) and self.grants[taken].granted_at < until:
+            self.granted.append((self.grants[taken].day, self.grants[taken].count))
+            taken += 1
+        if taken:
+            del self.grants[:taken]
+            self.streak = streaks.fold(self.streak_days, self.granted, self.policy)
 
     def counts(self, kind: str, node: uuid.UUID) -> Counts:
         if kind == "theme":
@@ -129,15 +151,24 @@ class _Learner:
 
 
 def replay(
-    attempts: Sequence[Any], content: Content, rules: list[ParsedRule], user_id: uuid.UUID
+    attempts: Sequence[Any],
+    content: Content,
+    rules: list[ParsedRule],
+    user_id: uuid.UUID,
+    grants: Sequence[Any] = (),
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
 ) -> list[dict[str, Any]]:
-    """The awards one learner's attempts earn, in order; each (badge, context) once."""
-    learner = _Learner(content, sorted(frozenset().union(*(rule.fast for rule in rules))))
+    """The awards one learner's attempts earn, in order; each (badge, context) once.
+    ``grants``: the learner's streak freeze grants, oldest first."""
+    learner = _Learner(
+        content, sorted(frozenset().union(*(rule.fast for rule in rules))), grants, policy
+    )
     index = badge_awards.RuleIndex.build(0, rules)
     awarded: set[tuple[uuid.UUID, str]] = set()
     found: list[dict[str, Any]] = []
     for attempt in attempts:
         place = content.placement.get(attempt.task_id)
+        learner.receive_grants(attempt.created_at)
         grew = learner.fold(attempt, place)
         if place is None or not attempt.solved:
             continue  # a deleted task's attempt awards nothing: it has no place any more
@@ -151,7 +182,7 @@ def replay(
             course_id=place.course_id,
             section=learner.counts("section", place.section_id),
             course=learner.counts("course", place.course_id),
-            longest_streak=learner.longest_streak,
+            current_streak=learner.streak.as_of(attempt.local_day),
             day_solved_tasks=len(learner.day_tasks[attempt.local_day]),
             content_version=0,
             grew=grew,
@@ -190,6 +221,7 @@ async def backfill_users(
     user_ids: Sequence[uuid.UUID],
     rule_ids: Sequence[uuid.UUID] | None,
     dry_run: bool,
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
 ) -> BackfillResult:
     """Award what the users' attempts earned under the rules; a dry run writes nothing."""
     rules = [
@@ -201,11 +233,15 @@ async def backfill_users(
     by_user: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in await q.attempts_in_processing_order(conn, user_ids):
         by_user[row.user_id].append(row)
+    grants: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    if any("streak" in rule.needs for rule in rules):
+        for row in await q.freeze_grants(conn, user_ids):
+            grants[row.user_id].append(row)
     held = await q.held_awards(conn, user_ids)
     new = [
         award
         for user_id, attempts in by_user.items()
-        for award in replay(attempts, content, rules, user_id)
+        for award in replay(attempts, content, rules, user_id, grants[user_id], policy)
         if (user_id, award["badge_id"], award["context_key"]) not in held
     ]
     if not dry_run:
@@ -220,8 +256,15 @@ async def list_learners(
     return await q.learners_with_attempts(conn, after=after)
 
 
-async def backfill_rule(conn: AsyncConnection, *, rule_id: uuid.UUID) -> int:
+async def backfill_rule(
+    conn: AsyncConnection,
+    *,
+    rule_id: uuid.UUID,
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
+) -> int:
     """Backfill one rule over every learner in this transaction; returns the new awards."""
     users = await list_learners(conn)
-    result = await backfill_users(conn, user_ids=users, rule_ids=[rule_id], dry_run=False)
+    result = await backfill_users(
+        conn, user_ids=users, rule_ids=[rule_id], dry_run=False, policy=policy
+    )
     return sum(result.awards.values())

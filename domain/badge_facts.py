@@ -24,7 +24,7 @@ class Facts:
     sections: Mapping[uuid.UUID, Counts] = field(default_factory=dict)
     courses: Mapping[uuid.UUID, Counts] = field(default_factory=dict)
     themes: Mapping[uuid.UUID, Counts] = field(default_factory=dict)
-    longest_streak: int = 0
+    current_streak: int = 0  # the live streak (days) on the local day evaluated
     best_day_solved: int = 0  # most distinct tasks solved on one local day
     solved_total: int = 0  # distinct tasks solved, anywhere
     # Counted for the thresholds the evaluated rules use (a threshold not counted is 0):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import badge_queries as q
-from domain import badge_rules
+from domain import badge_rules, streaks
 from domain.badge_awards import ParsedRule
 from domain.badge_facts import Counts, Facts
 
@@ -30,8 +30,21 @@ class RuleProgress:
     target: int
 
 
+async def current_streak(
+    conn: AsyncConnection, user_id: uuid.UUID, now: datetime, policy: streaks.StreakPolicy
+) -> int:
+    """The learner's live streak on their local day of ``now``."""
+    row = await q.stored_streak(conn, user_id, now)
+    today = streaks.local_day(now, row.timezone, row.floor_day, policy.day_start_hour)
+    return streaks.from_row(row).current_on(today)
+
+
 async def learner_facts(
-    conn: AsyncConnection, user_id: uuid.UUID, rules: Sequence[ParsedRule], now: datetime
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    rules: Sequence[ParsedRule],
+    now: datetime,
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
 ) -> Facts:
     """Everything ``rules`` may read about the learner, over all content, as of ``now``."""
     needs = frozenset().union(*(rule.needs for rule in rules))
@@ -48,14 +61,18 @@ async def learner_facts(
         if needs & {"courses", "solved_total"}
         else {},
         themes=counts(await q.theme_counts(conn, user_id, None)) if "themes" in needs else {},
-        longest_streak=await q.longest_streak(conn, user_id) if "streak" in needs else 0,
+        current_streak=await current_streak(conn, user_id, now, policy) if "streak" in needs else 0,
         best_day_solved=await q.best_day_solved(conn, user_id) if "day" in needs else 0,
         solved_total=await q.solved_total(conn, user_id) if "solved_total" in needs else 0,
         fast_counts=dict(zip(fast, await q.fast_counts(conn, user_id, fast), strict=True))
         if fast
         else {},
         window_counts=dict(
-            zip(windows, await q.window_counts(conn, user_id, windows, now), strict=True)
+            zip(
+                windows,
+                await q.window_counts(conn, user_id, windows, now, policy.day_start_hour),
+                strict=True,
+            )
         )
         if windows
         else {},
@@ -75,12 +92,13 @@ async def progress_by_badge(
     user_id: uuid.UUID,
     badge_ids: Sequence[uuid.UUID],
     now: datetime,
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
 ) -> list[list[RuleProgress]]:
     """Per badge (aligned to ``badge_ids``), the learner's progress on each of its rules."""
     rules_per_badge = await q.rules_by_badge(conn, badge_ids)
     awards = await q.awards_by_user_badge(conn, [(user_id, b) for b in badge_ids])
     parsed = {row.id: ParsedRule.from_row(row) for rows in rules_per_badge for row in rows}
-    facts = await learner_facts(conn, user_id, list(parsed.values()), now)
+    facts = await learner_facts(conn, user_id, list(parsed.values()), now, policy)
     result = []
     for rows, held in zip(rules_per_badge, awards, strict=True):
         progress = []

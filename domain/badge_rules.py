@@ -275,7 +275,7 @@ REGISTRY: dict[str, RuleType] = {
             "streak",
             StreakCriteria,
             "learner",
-            lambda c, f: f.longest_streak,
+            lambda c, f: f.current_streak,
             lambda c: c.days,
             frozenset({"streak"}),
         ),
@@ -426,9 +426,10 @@ def scope_refs(rule_type: str, criteria: Criteria) -> frozenset[tuple[str, uuid.
 _FACT_OF_SCOPE = {"section": "sections", "theme": "themes", "course": "courses"}
 
 
-# Learner-wide rules that one fact alone decides. That fact only grows, so an attempt that
-# did not grow it cannot newly earn them and does not evaluate them. (Completion rules are
-# always evaluated: content changes move their totals without any attempt.)
+# Learner-wide rules that one fact alone decides. That fact only grows, or (the current
+# streak) grows only with a new streak day, so an attempt that did not grow it cannot newly
+# earn them and does not evaluate them. (Completion rules are always evaluated: content
+# changes move their totals without any attempt.)
 _TRIGGERS = {"streak": "streak", "daily_goal": "day", "speed": "fast"}
 
 

@@ -9,11 +9,11 @@ worst one needless full answer, never a stale "not modified".
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import version_queries
+from domain import streaks
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +25,14 @@ class DataVersion:
 
 
 async def get_data_version(
-    conn: AsyncConnection, *, user_id: uuid.UUID | None, now: datetime
+    conn: AsyncConnection, *, user_id: uuid.UUID | None, now: datetime, day_start_hour: int = 0
 ) -> DataVersion:
-    """The versions ``user_id``'s answers depend on now, and their local day (one statement)."""
-    row = await version_queries.get_versions(conn, user_id)
+    """The versions ``user_id``'s answers depend on now, and their local day (one statement):
+    the day streaks count, in the zone in effect now, starting at the day-start hour."""
+    row = await version_queries.get_versions(conn, user_id, now)
     local_day = None
     if user_id is not None:
-        local_day = now.astimezone(ZoneInfo(row.timezone or "UTC")).date()
+        local_day = streaks.local_day(now, row.timezone or "UTC", row.floor_day, day_start_hour)
     return DataVersion(
         content=row.content_version, learner=row.user_version, local_day=local_day, read_at=now
     )

@@ -83,3 +83,11 @@ class InvalidBadgeRule(DomainError):
 
 class BadgeNotFound(DomainError):
     code = "NOT_FOUND"
+
+
+class StreakFreezeRejected(DomainError):
+    """A streak freeze grant was refused; nothing changed. ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -99,6 +99,7 @@ def _decode(kind: Any, value: Any) -> Any:
         return tuple(_decode(get_args(kind)[0], v) for v in value)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = get_type_hints(kind)
+        # A field added later (a streak's freezes) is absent from older outcomes: default.
         return kind(
             **{
                 f.name: _decode(hints[f.name], value[f.name])

@@ -122,7 +122,11 @@ def cmd_recompute(args: argparse.Namespace, settings: Settings) -> int:
 
     with database_url(settings) as url:
         migrate.upgrade(url)
-        drifted = asyncio.run(maintenance.run_recompute(url, user_id=args.user, check=args.check))
+        drifted = asyncio.run(
+            maintenance.run_recompute(
+                url, user_id=args.user, check=args.check, policy=settings.streak_policy
+            )
+        )
     if args.check:
         sys.stderr.write(f"{drifted} drifted row(s)\n")
         return 1 if drifted else 0
@@ -135,7 +139,13 @@ def cmd_badges_backfill(args: argparse.Namespace, settings: Settings) -> int:
     with database_url(settings) as url:
         migrate.upgrade(url)
         awards = asyncio.run(
-            maintenance.run_backfill(url, rule_id=args.rule, dry_run=args.dry_run, after=args.after)
+            maintenance.run_backfill(
+                url,
+                rule_id=args.rule,
+                dry_run=args.dry_run,
+                after=args.after,
+                policy=settings.streak_policy,
+            )
         )
     verb = "would award" if args.dry_run else "awarded"
     for key, count in sorted(awards.items()):

@@ -41,7 +41,7 @@ class Context:
     @cached_property
     def loaders(self) -> Loaders:
         # Built on first use: a request answered 304 (or refused) never needs them.
-        return Loaders(self.database, self.now)
+        return Loaders(self.database, self.now, self.settings.streak_policy)
 
     @property
     def user_id(self) -> uuid.UUID:

@@ -163,6 +163,7 @@ class GraphQLEndpoint:
                 data_versions.get_data_version,
                 user_id=context.identity.user_id if context.identity else None,
                 now=context.clock(),
+                day_start_hour=context.settings.streak_day_start_hour,
             )
             current = self.etags.matching(request.headers.get("if-none-match"), key, version)
             if current is not None:

@@ -15,6 +15,7 @@ from aiodataloader import DataLoader
 from db import badge_queries, content_queries, learner_queries, progress_queries, queue_queries
 from db.engine import Database
 from domain import badge_progress
+from domain.streaks import StreakPolicy
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -32,7 +33,7 @@ def _loader(
 
 
 def _badge_progress_loader(
-    database: Database, clock: Callable[[], datetime]
+    database: Database, clock: Callable[[], datetime], policy: StreakPolicy
 ) -> "DataLoader[UserKey, list[badge_progress.RuleProgress]]":
     async def batch(keys: Sequence[UserKey]) -> list[list[badge_progress.RuleProgress]]:
         # Keys of one request share the viewer; group anyway so the loader stays honest.
@@ -42,7 +43,11 @@ def _badge_progress_loader(
         found: dict[UserKey, list[badge_progress.RuleProgress]] = {}
         for user_id, badge_ids in by_user.items():
             rows = await database.read(
-                badge_progress.progress_by_badge, user_id=user_id, badge_ids=badge_ids, now=clock()
+                badge_progress.progress_by_badge,
+                user_id=user_id,
+                badge_ids=badge_ids,
+                now=clock(),
+                policy=policy,
             )
             found.update({(user_id, b): r for b, r in zip(badge_ids, rows, strict=True)})
         return [found[key] for key in keys]
@@ -69,9 +74,12 @@ class Loaders:
     """The request's loaders, each built on first use: most requests need only a few (a
     mutation's payload often none), and a DataLoader costs a few microseconds to build."""
 
-    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, database: Database, clock: Callable[[], datetime], streak_policy: StreakPolicy
+    ) -> None:
         self._database = database
         self._clock = clock
+        self._streak_policy = streak_policy
 
     course_by_id = _Batched(content_queries.courses_by_id)
     section_by_id = _Batched(content_queries.sections_by_id)
@@ -96,4 +104,4 @@ class Loaders:
 
     @cached_property
     def badge_progress(self) -> "DataLoader[UserKey, list[badge_progress.RuleProgress]]":
-        return _badge_progress_loader(self._database, self._clock)
+        return _badge_progress_loader(self._database, self._clock, self._streak_policy)

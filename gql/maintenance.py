@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from db import content_queries
 from db import engine as db_engine
-from domain import badge_backfill, recompute
+from domain import badge_backfill, recompute, streaks
 
 BATCH_SIZE = 200
 
@@ -19,7 +19,12 @@ def _batches(items: Sequence[uuid.UUID], size: int) -> list[Sequence[uuid.UUID]]
 
 
 async def run_recompute(
-    database_url: str, *, user_id: uuid.UUID | None, check: bool, batch_size: int = BATCH_SIZE
+    database_url: str,
+    *,
+    user_id: uuid.UUID | None,
+    check: bool,
+    batch_size: int = BATCH_SIZE,
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
 ) -> int:
     """Rebuild (or with ``check``, compare) users' derived tables; returns the drifted rows.
 
@@ -32,19 +37,21 @@ async def run_recompute(
         with tqdm(total=len(users), unit="user", file=sys.stderr, disable=None) as bar:
             for batch in _batches(users, batch_size):
                 if check:
-                    drifted += await _check_batch(database, batch)
+                    drifted += await _check_batch(database, batch, policy)
                 else:
                     async with database.transaction() as conn:
-                        await recompute.rebuild_users(conn, user_ids=batch)
+                        await recompute.rebuild_users(conn, user_ids=batch, policy=policy)
                 bar.update(len(batch))
     finally:
         await database.dispose()
     return drifted
 
 
-async def _check_batch(database: db_engine.Database, batch: Sequence[uuid.UUID]) -> int:
+async def _check_batch(
+    database: db_engine.Database, batch: Sequence[uuid.UUID], policy: streaks.StreakPolicy
+) -> int:
     async with database.rolled_back() as conn:
-        found = await recompute.check_users(conn, user_ids=batch)
+        found = await recompute.check_users(conn, user_ids=batch, policy=policy)
     for drift in found:
         sys.stdout.write(drift.describe() + "\n")
     return len(found)
@@ -57,6 +64,7 @@ async def run_backfill(
     dry_run: bool,
     after: uuid.UUID | None,
     batch_size: int = BATCH_SIZE,
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
 ) -> Counter[str]:
     """Award badges retroactively, a batch of learners per transaction; returns counts by key.
 
@@ -73,7 +81,7 @@ async def run_backfill(
                 context = database.rolled_back() if dry_run else database.transaction()
                 async with context as conn:
                     result = await badge_backfill.backfill_users(
-                        conn, user_ids=batch, rule_ids=rule_ids, dry_run=dry_run
+                        conn, user_ids=batch, rule_ids=rule_ids, dry_run=dry_run, policy=policy
                     )
                 totals.update(result.awards)
                 bar.update(len(batch))

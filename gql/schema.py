@@ -8,6 +8,7 @@ from gql.badges.types import Badge, BadgeRule
 from gql.content.schema import ContentQuery
 from gql.content.types import Course, Section, Task, Theme
 from gql.learning.enrollment import EnrollmentMutation
+from gql.learning.streak_freezes import StreakFreezeMutation
 from gql.learning.submit_attempt import SubmitAttemptMutation
 from gql.limits import execution_context_class
 from gql.nodes import NodeQuery
@@ -30,6 +31,7 @@ class Mutation(
     UpdateViewerMutation,
     BadgeAdminMutation,
     QueueMutation,
+    StreakFreezeMutation,
 ):
     pass
 

@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.attempts import AttemptPolicy
+from domain.streaks import StreakPolicy
 
 # Only for development: production refuses to start without a configured key.
 DEVELOPMENT_JWT_SECRET = "learntrack-development-only-secret-" + "0123456789abcdef" * 2
@@ -39,6 +40,14 @@ class Settings(BaseSettings):
     attempt_max_age_days: int = 30
     attempt_clock_skew_seconds: int = 300
     attempt_max_payload_bytes: int = 16 * 1024
+    # Streaks (README "Streaks"): solves received more than the grace period after they
+    # occurred count as activity only; local days start at the day-start hour; learners hold
+    # up to max freezes, earning one each time their run reaches a multiple of freeze-every
+    # days (0: freezes only by grant).
+    streak_grace_hours: int = Field(default=72, ge=0)
+    streak_day_start_hour: int = Field(default=0, ge=0, le=23)
+    streak_max_freezes: int = Field(default=2, ge=0)
+    streak_freeze_every_days: int = Field(default=7, ge=0)
     introspection: bool | None = None
     suggestions: bool | None = None
     graphiql: bool | None = None
@@ -126,11 +135,21 @@ class Settings(BaseSettings):
         return self.is_development if self.graphiql is None else self.graphiql
 
     @property
+    def streak_policy(self) -> StreakPolicy:
+        return StreakPolicy(
+            grace=timedelta(hours=self.streak_grace_hours),
+            day_start_hour=self.streak_day_start_hour,
+            max_freezes=self.streak_max_freezes,
+            freeze_every=self.streak_freeze_every_days,
+        )
+
+    @property
     def attempt_policy(self) -> AttemptPolicy:
         return AttemptPolicy(
             clock_skew=timedelta(seconds=self.attempt_clock_skew_seconds),
             max_age=timedelta(days=self.attempt_max_age_days),
             max_payload_bytes=self.attempt_max_payload_bytes,
+            streak=self.streak_policy,
         )
 
     @property

@@ -39,6 +39,7 @@ class Recorded:
     user: uuid.UUID
     input: attempts.AttemptInput
     local_day: date
+    in_grace: bool  # received within the streak grace period: it can make a streak day
 
 
 def _expected(
@@ -88,7 +89,8 @@ def _expected(
     users = {r.user for r in recorded}
     streak_rows = {}
     for user in users:
-        found = streaks.from_days([day for (u, day), row in daily.items() if u == user and row[1]])
+        days = [r.local_day for r in recorded if r.user == user and r.input.solved and r.in_grace]
+        found = streaks.fold(days, (), POLICY.streak)
         if found.last_active_day is not None:
             streak_rows[user] = (found.run, found.longest, found.last_active_day)
     return {
@@ -224,7 +226,12 @@ class AttemptMachine(RuleBasedStateMachine):
         assert not isinstance(result, AttemptRejected), result
         tz = ZoneInfo(TIMEZONES[user])
         self.recorded.append(
-            Recorded(self.users[user], attempt, attempt.occurred_at.astimezone(tz).date())
+            Recorded(
+                self.users[user],
+                attempt,
+                attempt.occurred_at.astimezone(tz).date(),
+                self.now - attempt.occurred_at <= POLICY.streak.grace,
+            )
         )
         self.outcomes[(self.users[user], attempt.id)] = result
 

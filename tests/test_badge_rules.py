@@ -30,7 +30,7 @@ def facts(draw: st.DrawFn) -> Facts:
         sections=draw(counts()),
         courses=draw(counts()),
         themes=draw(counts()),
-        longest_streak=draw(small),
+        current_streak=draw(small),
         best_day_solved=draw(small),
         solved_total=draw(small),
         window_counts={3: draw(small)},

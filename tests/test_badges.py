@@ -150,16 +150,14 @@ async def test_streak_counts_local_days_in_the_learners_timezone(
     # 10:30 UTC is 00:30 the next day in Kiritimati (UTC+14): each solve is a new local day.
     base = datetime(2026, 11, 17, 10, 30, tzinfo=UTC)
 
-    earned = await _earned_after_each(
-        client,
-        user,
-        [
-            {"task_id": tree.task_ids[0], "occurred_at": base},
-            {"task_id": tree.task_ids[1], "occurred_at": base + timedelta(hours=13)},
-            {"task_id": tree.task_ids[2], "occurred_at": base + timedelta(days=1)},
-            {"task_id": tree.task_ids[3], "occurred_at": base + timedelta(days=2)},
-        ],
-    )
+    earned = []
+    for n, occurred_at in enumerate(
+        (base, base + timedelta(hours=13), base + timedelta(days=1), base + timedelta(days=2))
+    ):
+        clock.now = occurred_at + timedelta(minutes=5)  # received within the grace period
+        earned += await _earned_after_each(
+            client, user, [{"task_id": tree.task_ids[n], "occurred_at": occurred_at}]
+        )
 
     # UTC days 17, 17, 18, 19 are Kiritimati days 18, 18 (23:30), 19, 20.
     assert earned == [[], [], [], [badge["key"]]]

@@ -336,7 +336,7 @@ async def test_every_example_operation_runs_without_error(
     assert datetime.fromisoformat(failed["node"]["nextDueAt"]) > datetime.now(UTC)
     assert catalog["badges"]["nodes"][0]["ruleProgress"][0]["earned"] is True
     assert calendar["viewer"]["activity"] == [
-        {"day": str(today), "attempts": 2, "solved": 1, "timeSpentMs": 2000.0}
+        {"day": str(today), "attempts": 2, "solved": 1, "timeSpentMs": 2000.0, "frozen": False}
     ]
 
 

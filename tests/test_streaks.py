@@ -140,7 +140,17 @@ class Learner:
     user: uuid.UUID
     task_id: uuid.UUID
 
-    async def solve(self, occurred_at: str, *, solved: bool = True, ms: int = 1000) -> None:
+    async def solve(
+        self,
+        occurred_at: str,
+        *,
+        solved: bool = True,
+        ms: int = 1000,
+        received: str | None = None,
+    ) -> None:
+        """Submit an attempt; ``received``: move the server clock there first."""
+        if received is not None:
+            self.clock.now = at(received)
         result = await submit(
             self.client,
             self.user,
@@ -365,10 +375,11 @@ async def test_a_late_offline_attempt_that_fills_the_gap_joins_the_runs(
 async def test_a_late_attempt_before_the_run_extends_only_the_longest_it_joins(
     make_client: Callable[..., GraphQLClient], clean_db: AsyncEngine
 ) -> None:
-    # Given solves on days 1, 2 and 5
-    learner = await new_learner(make_client, clean_db, "UTC", "2026-03-05T18:00Z")
+    # Given solves on days 1, 2 and 5, each received as it happened
+    learner = await new_learner(make_client, clean_db, "UTC", "2026-03-01T09:00Z")
     for instant in ("2026-03-01T10:00Z", "2026-03-02T10:00Z", "2026-03-05T10:00Z"):
-        await learner.solve(instant)
+        await learner.solve(instant, received=instant)
+    learner.clock.now = at("2026-03-05T18:00Z")
 
     # When a late attempt lands on day 3 (still a gap on day 4)
     await learner.solve("2026-03-03T10:00Z")

@@ -188,7 +188,9 @@ class BadgeAdminMutation:
                     criteria=rule_criteria.from_client(input.criteria),
                 )
                 awarded = (
-                    await badge_backfill.backfill_rule(conn, rule_id=record.id)
+                    await badge_backfill.backfill_rule(
+                        conn, rule_id=record.id, policy=info.context.settings.streak_policy
+                    )
                     if input.backfill
                     else 0
                 )
@@ -215,7 +217,9 @@ class BadgeAdminMutation:
                     conn, rule_id=_badge_id(id, "BadgeRule"), active=active
                 )
                 awarded = (
-                    await badge_backfill.backfill_rule(conn, rule_id=record.id)
+                    await badge_backfill.backfill_rule(
+                        conn, rule_id=record.id, policy=info.context.settings.streak_policy
+                    )
                     if backfill and active
                     else 0
                 )

@@ -4,7 +4,6 @@ import uuid
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.scalars import JSON
@@ -76,14 +75,26 @@ class Attempt(Node):
         return Task.from_row(row) if row else None
 
 
-@strawberry.type(description="Consecutive local days with at least one solved task.")
+@strawberry.type(
+    description="Consecutive local days with a task solved (and received within the grace"
+    " period), bridged by streak freezes."
+)
 class Streak:
     current: int = strawberry.field(
-        description="Days in the streak still alive today or yesterday (0 if broken)."
+        description="Days in the streak still alive: last extended today or yesterday, or"
+        " earlier with enough freezes held to cover the days missed since (0 if broken)."
     )
-    longest: int = strawberry.field(description="The longest streak ever.")
+    longest: int = strawberry.field(description="The longest streak ever (the best).")
     last_active_day: date | None = strawberry.field(
-        description="The last local day with a solved task."
+        description="The last local day that counted for the streak."
+    )
+    freezes_held: int = strawberry.field(
+        description="Streak freezes held now; one covers one missed day when the next solve"
+        " arrives."
+    )
+    freezes_used: int = strawberry.field(description="Days a freeze covered, ever.")
+    frozen_days: list[date] = strawberry.field(
+        description="The missed local days freezes covered, oldest first."
     )
 
     @classmethod
@@ -92,13 +103,17 @@ class Streak:
             current=streak.current_on(today),
             longest=streak.longest,
             last_active_day=streak.last_active_day,
+            freezes_held=streak.freezes,
+            freezes_used=len(streak.frozen_days),
+            frozen_days=list(streak.frozen_days),
         )
 
     @classmethod
-    def from_row(cls, row: Any, now: datetime) -> "Streak":
-        """From a stored streak row with the user's time zone (nulls: no streak yet)."""
-        stored = streaks.Streak(row.current or 0, row.longest or 0, row.last_active_day)
-        return cls.from_streak(stored, now.astimezone(ZoneInfo(row.timezone)).date())
+    def from_row(cls, row: Any, now: datetime, day_start_hour: int) -> "Streak":
+        """From a stored streak row with the time zone and floor day in effect (nulls: no
+        streak yet)."""
+        today = streaks.local_day(now, row.timezone, row.floor_day, day_start_hour)
+        return cls.from_streak(streaks.from_row(row), today)
 
 
 @strawberry.type(description="What a learner did on one local day.")
@@ -107,6 +122,9 @@ class DailyActivity:
     attempts: int = strawberry.field(description="Attempts that day.")
     solved: int = strawberry.field(description="Attempts that solved their task that day.")
     time_spent_ms: float = strawberry.field(description="Time spent that day, in ms.")
+    frozen: bool = strawberry.field(
+        description="A streak freeze covered this day (missed, yet the streak went on)."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> "DailyActivity":
@@ -115,6 +133,7 @@ class DailyActivity:
             attempts=row.attempts,
             solved=row.solved,
             time_spent_ms=float(row.time_spent_ms),
+            frozen=row.frozen,
         )
 
 

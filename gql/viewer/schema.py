@@ -56,10 +56,16 @@ class Viewer(Node):
 
     @strawberry.field(description="The learner's streak of days with a solved task.")
     async def streak(self, info: Info) -> Streak:
-        row = await info.context.database.read(learner_queries.get_streak_and_timezone, self.db_id)
-        return Streak.from_row(row, info.context.now_for_local_day())
+        now = info.context.now_for_local_day()
+        row = await info.context.database.read(
+            learner_queries.get_streak_and_timezone, self.db_id, now
+        )
+        return Streak.from_row(row, now, info.context.settings.streak_day_start_hour)
 
-    @strawberry.field(description="Per-day counts between two local days, for a calendar.")
+    @strawberry.field(
+        description="Per-day counts between two local days, for a calendar: the days with"
+        " attempts or covered by a streak freeze."
+    )
     async def activity(
         self,
         info: Info,

@@ -59,7 +59,12 @@ class UpdateViewerMutation:
         try:
             async with info.context.database.transaction() as conn:
                 user = await users.update_user(
-                    conn, user_id=user_id, timezone=input.timezone, handle=input.handle
+                    conn,
+                    user_id=user_id,
+                    timezone=input.timezone,
+                    handle=input.handle,
+                    now=info.context.now(),
+                    day_start_hour=info.context.settings.streak_day_start_hour,
                 )
         except (errors.InvalidTimezone, errors.InvalidHandle) as exc:
             return UpdateViewerError(code=UpdateViewerErrorCode(exc.code), message=exc.message)
