@@ -47,6 +47,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy gql domain db
+	$(VENV)/bin/lint-imports
 
 schema: install
 	$(VENV)/bin/learntrack schema > schema.graphql

@@ -1,4 +1,5 @@
-"""The house tooling runs clean: ruff (lint and format) and mypy strict over the code."""
+"""The house tooling runs clean: ruff (lint and format), mypy strict over the code, and the
+import contracts of pyproject.toml (import-linter: the layers, SQLAlchemy kept out of the API)."""
 
 import shutil
 import subprocess
@@ -17,8 +18,9 @@ BIN = Path(sys.executable).parent
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
         ["mypy", "gql", "domain", "db"],
+        ["lint-imports"],
     ],
-    ids=["ruff", "ruff-format", "mypy"],
+    ids=["ruff", "ruff-format", "mypy", "import-contracts"],
 )
 def test_static_check_passes(command: list[str]) -> None:
     tool = BIN / command[0]
