@@ -316,12 +316,13 @@ async def content_placement(conn: AsyncConnection) -> list[Row[Any]]:
 async def attempts_in_processing_order(
     conn: AsyncConnection, user_ids: Sequence[uuid.UUID]
 ) -> list[Row[Any]]:
-    """The users' attempts in the order the server recorded them."""
+    """The users' attempts in the order the server recorded them (``received_seq``: items
+    of one batch share ``created_at`` but not their place in it)."""
     result = await conn.execute(
         statement(
             "SELECT user_id, id, task_id, tries, time_spent_ms, solved, occurred_at, local_day"
             " FROM user_task_attempt WHERE user_id = ANY(:users)"
-            " ORDER BY user_id, created_at, id"
+            " ORDER BY user_id, received_seq"
         ),
         {"users": list(user_ids)},
     )

@@ -259,7 +259,7 @@ async def list_reviews(conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.U
     return await raw.fetch(
         conn,
         "SELECT occurred_at, solved, tries FROM user_task_attempt"
-        " WHERE user_id = $1 AND task_id = $2 ORDER BY occurred_at, created_at, id",
+        " WHERE user_id = $1 AND task_id = $2 ORDER BY occurred_at, received_seq",
         user_id,
         task_id,
     )
