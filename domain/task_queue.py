@@ -6,6 +6,11 @@ released, already completed, unknown) changes nothing in the queue and is report
 the attempt itself stays recorded. Without a token the attempt is still a fact about the
 task: it settles whatever entry the task has. Settling = the open entries are done, then
 the course's policy (domain.retry_policy) says whether the task comes back and when.
+
+Due times count from when attempts happened (``occurredAt``), never from when the server
+received them, and the policy sees the task as all its attempts leave it (solved by any
+of them, its latest failure): a late failure dated before a solve reopens nothing, and the
+order an offline sync arrives in does not change the queue.
 """
 
 import uuid
@@ -58,13 +63,16 @@ async def settle_attempt(
     course_id: uuid.UUID,
     solved: bool,
     failure_count: int,
+    last_attempt_at: datetime,
     lease_token: uuid.UUID | None,
     now: datetime,
 ) -> str | None:
     """Fold an attempt into the queue; returns an error code when the lease no longer held.
 
-    ``failure_count`` is the task's failures including this attempt; ``now`` is the server
-    time (UTC) from which a retry delay counts.
+    ``solved``: whether any attempt solved the task, this one included; ``failure_count``:
+    the task's failures including this attempt; ``last_attempt_at``: when its latest
+    attempt occurred (for an unsolved task, its latest failure), from which a retry delay
+    counts; ``now``: the server time, which only fences the lease.
     """
     await q.lock_task(conn, user_id, task_id)
     if lease_token is not None:
@@ -81,7 +89,9 @@ async def settle_attempt(
         if policy.wants_history
         else []
     )
-    step = policy.next_step(solved=solved, failure_count=failure_count, history=history, now=now)
+    step = policy.next_step(
+        solved=solved, failure_count=failure_count, history=history, now=last_attempt_at
+    )
     # An expired marker stays while the task is still expired; any other outcome lifts it.
     await q.close_entries(conn, user_id, task_id, include_expired=step.state != "expired")
     if step.state != "done":
