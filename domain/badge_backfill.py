@@ -1,5 +1,6 @@
 """Retroactive awards: replay each learner's attempts, in the order the server recorded
-them (``received_seq``, which orders the items of one batch too), through the same rules and the same facts the attempt transaction would have seen.
+them (``received_seq``, which orders the items of one batch too), through the same rules
+and the same facts the attempt transaction would have seen.
 
 The replay is plain Python over rows fetched in bulk, so a backfill awards exactly what
 incremental awarding would have awarded for the same attempts and content, with
