@@ -83,3 +83,11 @@ class InvalidBadgeRule(DomainError):
 
 class BadgeNotFound(DomainError):
     code = "NOT_FOUND"
+
+
+class AwardRevocationRefused(DomainError):
+    """An award could not be revoked: ``NOT_FOUND``, ``ALREADY_REVOKED`` or ``INVALID_REASON``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
