@@ -257,6 +257,21 @@ async def get_lease(conn: raw.Connection, user_id: uuid.UUID, lease_token: uuid.
     )
 
 
+async def has_live_reservation(
+    conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.UUID, now: datetime
+) -> bool:
+    """Whether someone holds a reservation of the task whose lease has not expired."""
+    found: bool = await raw.fetch_value(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM user_task_queue WHERE user_id = $1 AND task_id = $2"
+        " AND state = 'reserved' AND visibility_timeout_at > $3)",
+        user_id,
+        task_id,
+        now,
+    )
+    return found
+
+
 async def list_reviews(conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> list[Any]:
     """The user's attempts at the task, oldest first (by when they happened)."""
     return await raw.fetch(
