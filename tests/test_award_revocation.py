@@ -150,6 +150,7 @@ async def test_a_revoked_award_is_not_given_again_by_a_replay_a_backfill_or_a_la
         ("not an id", "fine", True, "NOT_FOUND"),
         (to_global_key("Award", uuid.uuid4(), uuid.uuid4(), ""), "fine", True, "NOT_FOUND"),
         (to_global_key("Award", "x", "y", ""), "fine", True, "NOT_FOUND"),
+        (to_global_key("Award", uuid.uuid4(), uuid.uuid4(), "a\x00b"), "fine", True, "NOT_FOUND"),
         (to_global_key("Badge", uuid.uuid4()), "fine", True, "NOT_FOUND"),
     ],
 )

@@ -96,6 +96,8 @@ class RevokeAwardInput:
 def _award_key(global_id: strawberry.ID) -> tuple[uuid.UUID, uuid.UUID, str]:
     try:
         user, badge, context_key = parse_key(global_id, "Award", 3)
+        if "\x00" in context_key:  # no stored key holds one, and PostgreSQL cannot take it
+            raise ValueError(context_key)
         return uuid.UUID(user), uuid.UUID(badge), context_key
     except (BadUserInput, ValueError):
         raise AwardRevocationRefused("NOT_FOUND", "there is no such award") from None
