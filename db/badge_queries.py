@@ -290,13 +290,15 @@ async def insert_awards(conn: raw.Connection, awards: Sequence[dict[str, Any]]) 
 async def awards_by_user_badge(
     conn: AsyncConnection, keys: Sequence[tuple[uuid.UUID, uuid.UUID]]
 ) -> list[list[Row[Any]]]:
-    """Each (user_id, badge_id)'s awards, oldest first."""
+    """Each (user_id, badge_id)'s awards, oldest first (revoked ones are not the
+    learner's any more)."""
     result = await conn.execute(
         statement(
             "SELECT ub.user_id, ub.badge_id, ub.context_key, ub.context, ub.rule_id,"
             " ub.attempt_id, ub.awarded_at, ub.retroactive FROM user_badge ub"
             " JOIN unnest(CAST(:users AS uuid[]), CAST(:badges AS uuid[])) AS k(u, b)"
-            " ON ub.user_id = k.u AND ub.badge_id = k.b ORDER BY ub.awarded_at, ub.context_key"
+            " ON ub.user_id = k.u AND ub.badge_id = k.b WHERE ub.revoked_at IS NULL"
+            " ORDER BY ub.awarded_at, ub.context_key"
         ),
         {"users": [k[0] for k in keys], "badges": [k[1] for k in keys]},
     )
@@ -309,13 +311,13 @@ async def awards_by_user_badge(
 async def list_user_awards(
     conn: AsyncConnection, user_id: uuid.UUID, page: keyset.Page
 ) -> list[Row[Any]]:
-    """One page of the user's awards, newest first by (awarded_at, badge_id, context_key),
-    in reading order."""
+    """One page of the user's awards (not revoked), newest first by (awarded_at, badge_id,
+    context_key), in reading order."""
     tail, params = keyset.sql_tail(page, ("awarded_at", "badge_id", "context_key"), descending=True)
     result = await conn.execute(
         statement(
             "SELECT user_id, badge_id, context_key, context, rule_id, attempt_id, awarded_at,"
-            f" retroactive FROM user_badge WHERE user_id = :u{tail}"
+            f" retroactive FROM user_badge WHERE user_id = :u AND revoked_at IS NULL{tail}"
         ),
         {"u": user_id, **params},
     )
@@ -338,12 +340,13 @@ async def content_placement(conn: AsyncConnection) -> list[Row[Any]]:
 async def attempts_in_processing_order(
     conn: AsyncConnection, user_ids: Sequence[uuid.UUID]
 ) -> list[Row[Any]]:
-    """The users' attempts in the order the server recorded them."""
+    """The users' attempts in the order the server recorded them (``received_seq``: items
+    of one batch share ``created_at`` but not their place in it)."""
     result = await conn.execute(
         statement(
             "SELECT user_id, id, task_id, tries, time_spent_ms, solved, occurred_at, local_day,"
             " created_at FROM user_task_attempt WHERE user_id = ANY(:users)"
-            " ORDER BY user_id, created_at, id"
+            " ORDER BY user_id, received_seq"
         ),
         {"users": list(user_ids)},
     )
@@ -365,7 +368,8 @@ async def freeze_grants(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) ->
 async def held_awards(
     conn: AsyncConnection, user_ids: Sequence[uuid.UUID]
 ) -> set[tuple[uuid.UUID, uuid.UUID, str]]:
-    """(user_id, badge_id, context_key) of the awards the users hold."""
+    """(user_id, badge_id, context_key) of the awards the users hold, revoked ones included:
+    a revoked award is never given again for the same (badge, context)."""
     result = await conn.execute(
         statement(
             "SELECT user_id, badge_id, context_key FROM user_badge WHERE user_id = ANY(:users)"
@@ -388,3 +392,64 @@ async def learners_with_attempts(
         {"after": after},
     )
     return list(result.scalars())
+
+
+# --- revocation ---------------------------------------------------------------------------
+
+AWARD_COLUMNS = (
+    "user_id, badge_id, context_key, context, rule_id, attempt_id, awarded_at, retroactive,"
+    " revoked_at, revoked_by, revoke_reason"
+)
+
+
+async def lock_user(conn: AsyncConnection, user_id: uuid.UUID) -> None:
+    """The learner's attempt lock (attempt_queries.lock_user): waits for their attempts."""
+    await conn.execute(
+        statement(
+            "SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(:u AS uuid) AS text), 0))"
+        ),
+        {"u": user_id},
+    )
+
+
+async def revoke_award(
+    conn: AsyncConnection,
+    *,
+    user_id: uuid.UUID,
+    badge_id: uuid.UUID,
+    context_key: str,
+    revoked_by: uuid.UUID,
+    reason: str,
+    now: datetime,
+) -> Row[Any] | None:
+    """Mark the award revoked; None when there is no such award not yet revoked."""
+    result = await conn.execute(
+        statement(
+            "UPDATE user_badge SET revoked_at = :now, revoked_by = :by, revoke_reason = :reason"
+            " WHERE user_id = :u AND badge_id = :b AND context_key = :k AND revoked_at IS NULL"
+            f" RETURNING {AWARD_COLUMNS}"
+        ),
+        {
+            "u": user_id,
+            "b": badge_id,
+            "k": context_key,
+            "by": revoked_by,
+            "reason": reason,
+            "now": now,
+        },
+    )
+    return result.one_or_none()
+
+
+async def get_award(
+    conn: AsyncConnection, user_id: uuid.UUID, badge_id: uuid.UUID, context_key: str
+) -> Row[Any] | None:
+    """The award, revoked or not."""
+    result = await conn.execute(
+        statement(
+            f"SELECT {AWARD_COLUMNS} FROM user_badge"
+            " WHERE user_id = :u AND badge_id = :b AND context_key = :k"
+        ),
+        {"u": user_id, "b": badge_id, "k": context_key},
+    )
+    return result.one_or_none()

@@ -275,6 +275,11 @@ class UserTaskAttempt(Base):
     # What the first submission returned; a replay returns it again. Null only inside the
     # recording transaction.
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The order the server recorded the learner's attempts in (under the user lock), batch
+    # items included: the order a badge backfill replays.
+    received_seq: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('user_task_attempt_received_seq')")
+    )
 
 
 class UserTaskState(Base):
@@ -486,6 +491,12 @@ class UserBadge(Base):
         ),
         Index(None, "user_id", "awarded_at", "badge_id", "context_key"),
         Index(None, "badge_id"),
+        CheckConstraint(
+            "(revoked_at IS NULL AND revoked_by IS NULL AND revoke_reason IS NULL)"
+            " OR (revoked_at IS NOT NULL AND revoked_by IS NOT NULL"
+            " AND revoke_reason IS NOT NULL)",
+            name="revocation",
+        ),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -503,6 +514,11 @@ class UserBadge(Base):
     awarded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     retroactive: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = _created_at()
+    # A revoked award stays (for audit, and so that no replay or backfill awards it again);
+    # every read of the learner's awards skips it.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class UserTaskQueue(Base):

@@ -132,7 +132,9 @@ SELECT EXISTS (SELECT 1 FROM course WHERE id = :c) AS course_found,
                JOIN section s ON s.id = th.section_id
                WHERE s.course_id = :c AND t.active
                  AND (CAST(:s AS uuid) IS NULL OR s.id = :s)
-                 AND (CAST(:th AS uuid) IS NULL OR th.id = :th)) AS has_active_tasks
+                 AND (CAST(:th AS uuid) IS NULL OR th.id = :th)) AS has_active_tasks,
+       EXISTS (SELECT 1 FROM user_course_enrollment
+               WHERE user_id = :u AND course_id = :c AND status = 'paused') AS paused
 """
 
 # Inserts only when the row is missing, so it never waits on an existing user's row. (A
@@ -146,15 +148,16 @@ ON CONFLICT (id) DO NOTHING
 
 async def get_scope(
     conn: AsyncConnection,
+    user_id: uuid.UUID,
     course_id: uuid.UUID,
     section_id: uuid.UUID | None,
     theme_id: uuid.UUID | None,
 ) -> Row[Any]:
-    """Whether the course, the section (in it) and the theme (in both) exist, and whether
-    the scope holds any active task."""
+    """Whether the course, the section (in it) and the theme (in both) exist, whether the
+    scope holds any active task, and whether the user paused the course."""
     result = await conn.execute(
         statement(SCOPE),
-        {"c": course_id, "s": section_id, "th": theme_id},
+        {"u": user_id, "c": course_id, "s": section_id, "th": theme_id},
     )
     return result.one()
 
@@ -254,12 +257,27 @@ async def get_lease(conn: raw.Connection, user_id: uuid.UUID, lease_token: uuid.
     )
 
 
+async def has_live_reservation(
+    conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.UUID, now: datetime
+) -> bool:
+    """Whether someone holds a reservation of the task whose lease has not expired."""
+    found: bool = await raw.fetch_value(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM user_task_queue WHERE user_id = $1 AND task_id = $2"
+        " AND state = 'reserved' AND visibility_timeout_at > $3)",
+        user_id,
+        task_id,
+        now,
+    )
+    return found
+
+
 async def list_reviews(conn: raw.Connection, user_id: uuid.UUID, task_id: uuid.UUID) -> list[Any]:
     """The user's attempts at the task, oldest first (by when they happened)."""
     return await raw.fetch(
         conn,
         "SELECT occurred_at, solved, tries FROM user_task_attempt"
-        " WHERE user_id = $1 AND task_id = $2 ORDER BY occurred_at, created_at, id",
+        " WHERE user_id = $1 AND task_id = $2 ORDER BY occurred_at, received_seq",
         user_id,
         task_id,
     )

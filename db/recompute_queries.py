@@ -249,3 +249,49 @@ async def lock_users(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> No
         ),
         {"users": sorted(user_ids)},
     )
+
+
+# --- awards and queue entries (checked, never rebuilt: see domain.recompute) --------------
+
+
+async def live_awards(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The users' awards (revoked ones included), with ``by_active_rule``: whether the rule
+    that gave it is still active, on an active badge."""
+    result = await conn.execute(
+        text(
+            "SELECT ub.user_id, ub.badge_id, ub.context_key, ub.attempt_id, ub.awarded_at,"
+            " coalesce(r.active AND b.active, false) AS by_active_rule"
+            " FROM user_badge ub LEFT JOIN badge_rule r ON r.id = ub.rule_id"
+            " LEFT JOIN badge b ON b.id = r.badge_id WHERE ub.user_id = ANY(:users)"
+        ),
+        {"users": list(user_ids)},
+    )
+    return list(result.all())
+
+
+async def queue_histories(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The users' attempts at tasks that still exist, per (user, task) in the order they
+    occurred (ties: the order received), with the queue policy of the task's course."""
+    result = await conn.execute(
+        text(
+            "SELECT a.user_id, a.task_id, a.occurred_at, a.solved, a.tries, c.queue_policy"
+            " FROM user_task_attempt a JOIN task t ON t.id = a.task_id"
+            " JOIN theme th ON th.id = t.theme_id JOIN section s ON s.id = th.section_id"
+            " JOIN course c ON c.id = s.course_id WHERE a.user_id = ANY(:users)"
+            " ORDER BY a.user_id, a.task_id, a.occurred_at, a.received_seq"
+        ),
+        {"users": list(user_ids)},
+    )
+    return list(result.all())
+
+
+async def live_queue_entries(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[Any]:
+    """The users' open entries and expired markers."""
+    result = await conn.execute(
+        text(
+            "SELECT user_id, task_id, state, reason, due_at FROM user_task_queue"
+            " WHERE user_id = ANY(:users) AND state IN ('queued', 'reserved', 'expired')"
+        ),
+        {"users": list(user_ids)},
+    )
+    return list(result.all())

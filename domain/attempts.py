@@ -345,8 +345,9 @@ async def _fold(
         user_id=user_id,
         task_id=task.task_id,
         course_id=task.course_id,
-        solved=record.solved,
+        solved=state.status == "solved",
         failure_count=state.failure_count,
+        last_attempt_at=state.last_attempt_at,
         lease_token=attempt.lease_token,
         now=now,
     )

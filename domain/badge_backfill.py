@@ -1,5 +1,6 @@
 """Retroactive awards: replay each learner's attempts, in the order the server recorded
-them, through the same rules and the same facts the attempt transaction would have seen.
+them (``received_seq``, which orders the items of one batch too), through the same rules
+and the same facts the attempt transaction would have seen.
 
 The replay is plain Python over rows fetched in bulk, so a backfill awards exactly what
 incremental awarding would have awarded for the same attempts and content, with
@@ -209,6 +210,36 @@ def replay(
     return found
 
 
+async def replay_users(
+    conn: AsyncConnection,
+    *,
+    user_ids: Sequence[uuid.UUID],
+    rule_ids: Sequence[uuid.UUID] | None,
+    policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
+) -> list[dict[str, Any]]:
+    """Every award the users' attempts earn under the active rules (those of ``rule_ids``
+    when given), from scratch: what a backfill into empty awards would write. Writes
+    nothing."""
+    rules = [
+        ParsedRule.from_row(row) for row in await q.rules(conn, rule_ids=rule_ids, active_only=True)
+    ]
+    if not rules:
+        return []
+    content = Content.from_rows(await q.content_placement(conn))
+    by_user: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in await q.attempts_in_processing_order(conn, user_ids):
+        by_user[row.user_id].append(row)
+    grants: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    if any("streak" in rule.needs for rule in rules):
+        for row in await q.freeze_grants(conn, user_ids):
+            grants[row.user_id].append(row)
+    return [
+        award
+        for user_id, attempts in by_user.items()
+        for award in replay(attempts, content, rules, user_id, grants[user_id], policy)
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class BackfillResult:
     users: int
@@ -224,25 +255,14 @@ async def backfill_users(
     policy: streaks.StreakPolicy = streaks.DEFAULT_POLICY,
 ) -> BackfillResult:
     """Award what the users' attempts earned under the rules; a dry run writes nothing."""
-    rules = [
-        ParsedRule.from_row(row) for row in await q.rules(conn, rule_ids=rule_ids, active_only=True)
-    ]
-    if not rules:
+    replayed = await replay_users(conn, user_ids=user_ids, rule_ids=rule_ids, policy=policy)
+    if not replayed:
         return BackfillResult(len(user_ids), Counter())
-    content = Content.from_rows(await q.content_placement(conn))
-    by_user: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in await q.attempts_in_processing_order(conn, user_ids):
-        by_user[row.user_id].append(row)
-    grants: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    if any("streak" in rule.needs for rule in rules):
-        for row in await q.freeze_grants(conn, user_ids):
-            grants[row.user_id].append(row)
     held = await q.held_awards(conn, user_ids)
     new = [
         award
-        for user_id, attempts in by_user.items()
-        for award in replay(attempts, content, rules, user_id, grants[user_id], policy)
-        if (user_id, award["badge_id"], award["context_key"]) not in held
+        for award in replayed
+        if (award["user_id"], award["badge_id"], award["context_key"]) not in held
     ]
     if not dry_run:
         await q.insert_awards(conn, new)

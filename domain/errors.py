@@ -91,3 +91,11 @@ class StreakFreezeRejected(DomainError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class AwardRevocationRefused(DomainError):
+    """An award could not be revoked: ``NOT_FOUND``, ``ALREADY_REVOKED`` or ``INVALID_REASON``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code

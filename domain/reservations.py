@@ -1,5 +1,10 @@
 """Reserving tasks from a learner's queue, extending and releasing reservations (DESIGN §4).
 
+A course the learner paused is not served (reserve_tasks refuses it with COURSE_PAUSED,
+the preview is empty): its entries stay as they are, with their due times, and attempts
+keep settling them; resuming serves them again, those that fell due meanwhile at once.
+Live reservations made before the pause keep their leases until they expire.
+
 Serving order: due retries (priority desc, due time, content order), then due reviews, then
 new tasks in content order; ``same_theme`` keeps a batch inside the theme of its first pick.
 A reservation is an entry in state ``reserved`` with a lease token and a visibility
@@ -116,7 +121,9 @@ async def reserve_tasks(
     """
     check_limit(limit)
     until = now + check_visibility(visibility_seconds)
-    await _check_scope(conn, course_id=course_id, section_id=section_id, theme_id=theme_id)
+    await _check_scope(
+        conn, user_id=user_id, course_id=course_id, section_id=section_id, theme_id=theme_id
+    )
     await q.ensure_user(conn, user_id)
     scope = {
         "user_id": user_id,
@@ -138,15 +145,20 @@ async def reserve_tasks(
 async def _check_scope(
     conn: AsyncConnection,
     *,
+    user_id: uuid.UUID,
     course_id: uuid.UUID,
     section_id: uuid.UUID | None,
     theme_id: uuid.UUID | None,
 ) -> None:
     # Every course is public today; a course hidden from a learner must answer
     # COURSE_NOT_FOUND too, so that its existence does not leak.
-    scope = await q.get_scope(conn, course_id, section_id, theme_id)
+    scope = await q.get_scope(conn, user_id, course_id, section_id, theme_id)
     if not scope.course_found:
         raise QueueRequestRejected("COURSE_NOT_FOUND", "there is no such course")
+    if scope.paused:
+        raise QueueRequestRejected(
+            "COURSE_PAUSED", "the course is paused; resumeCourse serves it again"
+        )
     if not scope.section_found:
         raise QueueRequestRejected("SECTION_NOT_FOUND", "there is no such section in the course")
     if not scope.theme_found:
@@ -220,10 +232,12 @@ async def preview_queue(
     conn: AsyncConnection, *, user_id: uuid.UUID, course_id: uuid.UUID, limit: int, now: datetime
 ) -> tuple[QueueEntry, ...] | None:
     """What reserve_tasks would serve next in the course, reserving nothing (None: no
-    such course)."""
+    such course; nothing while the learner has paused it)."""
     check_limit(limit)
-    scope = await q.get_scope(conn, course_id, None, None)
+    scope = await q.get_scope(conn, user_id, course_id, None, None)
     if not scope.course_found:
         return None
+    if scope.paused:
+        return ()
     rows = await q.list_candidates(conn, user_id=user_id, course_id=course_id, limit=limit, now=now)
     return tuple(QueueEntry.from_row(row) for row in rows)

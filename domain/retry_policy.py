@@ -4,9 +4,10 @@ Both policies answer one question through the same interface, as pure functions 
 values: given the attempt just recorded (and, for FSRS, the task's whole attempt history),
 is the queue entry done, scheduled again (when, and why), or expired?
 
-- ``RetryLadder`` (the default): a solve is done; the n-th failure comes back after the
-  n-th delay of the ladder (the last one repeats), and a failure beyond ``max_retries``
-  expires the task: it is no longer scheduled automatically.
+- ``RetryLadder`` (the default): a solved task is done (a failure dated before or after
+  its solve reopens nothing); the n-th failure comes back the n-th delay of the ladder
+  after the latest failure occurred (the last delay repeats), and a failure beyond
+  ``max_retries`` expires the task: it is no longer scheduled automatically.
 - ``FsrsReview``: every attempt is an FSRS review (failed = Again, solved on the first try =
   Good, solved after several tries = Hard); the task is due when the ``fsrs`` package's
   scheduler says so: solved tasks at the interval that keeps recall at the target
@@ -69,7 +70,10 @@ class Policy(Protocol):
     def next_step(
         self, *, solved: bool, failure_count: int, history: Sequence[Review], now: datetime
     ) -> NextStep:
-        """The entry's next step after an attempt; ``failure_count`` includes this attempt."""
+        """The entry's next step after an attempt: ``solved`` whether any attempt solved the
+        task, ``failure_count`` its failures (this attempt's included), ``history`` its
+        attempts in the order they occurred, ``now`` the moment a delay counts from (its
+        latest attempt's occurredAt)."""
         ...
 
 

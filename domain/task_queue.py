@@ -2,10 +2,17 @@
 
 Runs inside record_attempt's transaction, under its per-user lock. With a lease token, the
 attempt completes that reservation if it still holds; a stale token (expired, superseded,
-released, already completed, unknown) changes nothing in the queue and is reported, while
-the attempt itself stays recorded. Without a token the attempt is still a fact about the
-task: it settles whatever entry the task has. Settling = the open entries are done, then
+released, already completed, unknown, another task's) is reported, and the attempt, which
+stays recorded, is then a fact about its task like one without a token: it settles the
+task's entry, unless another holder has a live reservation of the task (that holder's
+attempt settles it, from the task's whole history). Without a token the attempt settles
+whatever entry the task has. Settling = the open entries are done, then
 the course's policy (domain.retry_policy) says whether the task comes back and when.
+
+Due times count from when attempts happened (``occurredAt``), never from when the server
+received them, and the policy sees the task as all its attempts leave it (solved by any
+of them, its latest failure): a late failure dated before a solve reopens nothing, and the
+order an offline sync arrives in does not change the queue.
 """
 
 import uuid
@@ -58,19 +65,25 @@ async def settle_attempt(
     course_id: uuid.UUID,
     solved: bool,
     failure_count: int,
+    last_attempt_at: datetime,
     lease_token: uuid.UUID | None,
     now: datetime,
 ) -> str | None:
     """Fold an attempt into the queue; returns an error code when the lease no longer held.
 
-    ``failure_count`` is the task's failures including this attempt; ``now`` is the server
-    time (UTC) from which a retry delay counts.
+    ``solved``: whether any attempt solved the task, this one included; ``failure_count``:
+    the task's failures including this attempt; ``last_attempt_at``: when its latest
+    attempt occurred (for an unsolved task, its latest failure), from which a retry delay
+    counts; ``now``: the server time, which only fences the lease.
     """
     await q.lock_task(conn, user_id, task_id)
+    problem = None
     if lease_token is not None:
         row = await q.get_lease(conn, user_id, lease_token)
         problem = lease_problem(Lease.from_row(row) if row else None, task_id=task_id, now=now)
-        if problem is not None:
+        # A fenced attempt leaves another holder's live lease alone; otherwise the queue
+        # would depend on whether the client sent a token.
+        if problem is not None and await q.has_live_reservation(conn, user_id, task_id, now):
             return problem
     policy = retry_policy.policy_from_json(await q.get_course_policy(conn, course_id))
     history = (
@@ -81,7 +94,9 @@ async def settle_attempt(
         if policy.wants_history
         else []
     )
-    step = policy.next_step(solved=solved, failure_count=failure_count, history=history, now=now)
+    step = policy.next_step(
+        solved=solved, failure_count=failure_count, history=history, now=last_attempt_at
+    )
     # An expired marker stays while the task is still expired; any other outcome lifts it.
     await q.close_entries(conn, user_id, task_id, include_expired=step.state != "expired")
     if step.state != "done":
@@ -95,4 +110,4 @@ async def settle_attempt(
             due_at=step.due_at or now,
             now=now,
         )
-    return None
+    return problem

@@ -3,6 +3,7 @@
 import strawberry
 
 from gql import fast_execution
+from gql.badges.revoke_award import RevokeAwardMutation
 from gql.badges.schema import BadgeAdminMutation, BadgeQuery
 from gql.badges.types import Badge, BadgeRule
 from gql.content.schema import ContentQuery
@@ -30,6 +31,7 @@ class Mutation(
     EnrollmentMutation,
     UpdateViewerMutation,
     BadgeAdminMutation,
+    RevokeAwardMutation,
     QueueMutation,
     StreakFreezeMutation,
 ):

@@ -269,7 +269,7 @@ async def test_an_attempt_without_a_token_settles_the_task_and_voids_its_lease(
     assert late["reservationError"] == "LEASE_EXPIRED"
 
 
-async def test_a_token_for_another_task_changes_nothing(
+async def test_a_token_for_another_task_completes_nothing_but_the_attempt_settles_its_task(
     make_client: MakeClient, clean_db: AsyncEngine
 ) -> None:
     learner = await _learner(make_client, clean_db, tasks=2)
@@ -280,7 +280,29 @@ async def test_a_token_for_another_task_changes_nothing(
 
     assert outcome["reservationError"] == "LEASE_TASK_MISMATCH"
     assert [e["state"] for e in await learner.entries(first)] == ["reserved"]
-    assert await learner.entries(second) == []
+    # the failure is a fact about its task, token or not
+    assert [(e["state"], e["reason"], e["due_at"]) for e in await learner.entries(second)] == [
+        ("queued", "retry", NOW + timedelta(minutes=10))
+    ]
+
+
+async def test_an_attempt_with_a_lapsed_token_settles_its_task_when_nobody_holds_it(
+    make_client: MakeClient, clean_db: AsyncEngine
+) -> None:
+    # given a reservation whose lease lapsed, with nobody holding the task since
+    learner = await _learner(make_client, clean_db, tasks=1)
+    task = learner.tree.task_ids[0]
+    (old,) = await learner.reserved(1, visibility=30)
+    learner.clock.advance(seconds=31)
+
+    # when its holder's failure arrives late
+    stale = await learner.submit(task, solved=False, token=old["leaseToken"])
+
+    # then the lease is reported lost, and the task is queued for a retry all the same
+    assert stale["reservationError"] == "LEASE_EXPIRED"
+    entries = await learner.entries(task)
+    assert [(e["state"], e["reason"]) for e in entries] == [("done", "new"), ("queued", "retry")]
+    assert entries[1]["due_at"] == learner.clock.now + timedelta(minutes=10)
 
 
 async def test_another_learners_token_is_refused(

@@ -60,11 +60,18 @@ class EnrollmentMutation:
             return EnrollmentError(code=EnrollmentErrorCode(error.code), message=error.message)
         return EnrollmentSuccess(enrollment=Enrollment.from_row(record))
 
-    @strawberry.mutation(description="Pause the viewer's enrollment in a course.")
+    @strawberry.mutation(
+        description="Pause the viewer's enrollment in a course: `reserveTasks` refuses it "
+        "(`COURSE_PAUSED`) and `viewer.queue` is empty until it is resumed. Attempts are still "
+        "recorded and do not resume it."
+    )
     async def pause_course(self, info: Info, course_id: CourseId) -> EnrollmentPayload:
         return await _set_paused(info, course_id, paused=True)
 
-    @strawberry.mutation(description="Resume the viewer's paused enrollment in a course.")
+    @strawberry.mutation(
+        description="Resume the viewer's paused enrollment in a course: its queue is served "
+        "again, with the due times it had (those that passed while paused are due at once)."
+    )
     async def resume_course(self, info: Info, course_id: CourseId) -> EnrollmentPayload:
         return await _set_paused(info, course_id, paused=False)
 

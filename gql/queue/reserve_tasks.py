@@ -18,6 +18,10 @@ class ReserveTasksErrorCode(Enum):
     COURSE_NOT_FOUND = strawberry.enum_value(
         "COURSE_NOT_FOUND", description="There is no course with that id."
     )
+    COURSE_PAUSED = strawberry.enum_value(
+        "COURSE_PAUSED",
+        description="The viewer paused the course: nothing is served until `resumeCourse`.",
+    )
     SECTION_NOT_FOUND = strawberry.enum_value(
         "SECTION_NOT_FOUND", description="There is no such section in the course."
     )

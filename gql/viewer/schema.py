@@ -106,7 +106,7 @@ class Viewer(Node):
 
     @strawberry.field(
         description="What the queue would serve the viewer next in a course, in serving order; "
-        "reserves nothing. Null for an unknown course."
+        "reserves nothing. Null for an unknown course; empty while the viewer has paused it."
     )
     async def queue(
         self,
