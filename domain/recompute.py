@@ -34,13 +34,23 @@ async def check_users(conn: AsyncConnection, *, user_ids: Sequence[uuid.UUID]) -
     """The rows where the live derived tables differ from a recompute (writes nothing)."""
     await q.build_expected(conn, user_ids)
     rows = await q.drift(conn, user_ids)
-    return [
+    found = [
         Drift(
             table=row.pop("table"),
             side=row.pop("side"),
             row=row,
         )
         for row in rows
+    ]
+    return found + await _enrollment_drift(conn, user_ids)
+
+
+async def _enrollment_drift(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[Drift]:
+    # Enrollments are not rebuilt from the attempts (the learner starts them): checked
+    # against the completion policy and the recomputed progress instead.
+    return [
+        Drift(table="user_course_enrollment", side=row.pop("problem"), row=row)
+        for row in await q.enrollment_drift(conn, user_ids)
     ]
 
 
@@ -49,3 +59,4 @@ async def rebuild_users(conn: AsyncConnection, *, user_ids: Sequence[uuid.UUID])
     await q.lock_users(conn, user_ids)
     await q.build_expected(conn, user_ids)
     await q.replace_live(conn, user_ids)
+    await q.repair_enrollments(conn, user_ids)
