@@ -121,7 +121,8 @@ class Enrollment(Node):
     status: EnrollmentStatus = strawberry.field(description="Active, paused or completed.")
     started_at: datetime = strawberry.field(description="When the learner enrolled.")
     completed_at: datetime | None = strawberry.field(
-        description="When every active task was first solved."
+        description="When every active task was solved. In a `live` course it is cleared when"
+        " an added task leaves one unsolved; in a `sticky` course it stays."
     )
 
     @classmethod
