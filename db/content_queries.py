@@ -14,7 +14,7 @@ from db.statements import statement
 # Read with every course row, in the same statement (so from the same snapshot): the API
 # knows from it whether the tree it built for this version still holds (gql/content/tree.py).
 COURSE_COLUMNS = (
-    "id, key, title, description, order_index, total_tasks_cached,"
+    "id, key, title, description, order_index, total_tasks_cached, completion,"
     " (SELECT version FROM content_version) AS content_version"
 )
 SECTION_COLUMNS = "id, key, course_id, title, order_index, total_tasks_cached"

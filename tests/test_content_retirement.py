@@ -213,9 +213,41 @@ async def test_adding_a_task_reopens_a_live_course_and_not_a_sticky_one(
     assert await percent(client, user, clean_db, "c") == (1, 2)
     assert await drift(clean_db) == []
 
+    # And the course says which policy it follows
+    body = await client.execute(
+        "query($id: ID!) { course(id: $id) { completion } }",
+        {"id": to_global_id("Course", (await ids(clean_db, "course"))["c"])},
+    )
+    assert body["data"]["course"]["completion"] == (policy or "live").upper()
+
     # And solving the new task completes it again, either way
     await solve(client, user, clean_db, "c/new")
     assert (await enrollments(client, user))["c"]["status"] == "COMPLETED"
+    assert await drift(clean_db) == []
+
+
+async def test_a_sticky_course_turned_live_reopens_what_is_no_longer_complete(
+    client: GraphQLClient, clean_db: AsyncEngine
+) -> None:
+    # Given a learner still completed in a sticky course that gained a task
+    data = {"courses": [course("c", tasks=1, completion="sticky")]}
+    await import_data(clean_db, data)
+    user = uuid.uuid4()
+    await solve(client, user, clean_db, "c/s0/t0/k0")
+    grown = copy.deepcopy(data)
+    grown["courses"][0]["sections"][0]["themes"][0]["tasks"].append(
+        {"key": "c/new", "title": "New", "type": "text"}
+    )
+    await import_data(clean_db, grown)
+    assert (await enrollments(client, user))["c"]["status"] == "COMPLETED"
+
+    # When the file turns the course live
+    grown["courses"][0]["completion"] = "live"
+    await import_data(clean_db, grown)
+
+    # Then the enrollment is open again at once
+    enrollment = (await enrollments(client, user))["c"]
+    assert enrollment["status"] == "ACTIVE" and enrollment["completedAt"] is None
     assert await drift(clean_db) == []
 
 

@@ -112,7 +112,10 @@ class DailyActivity:
 class EnrollmentStatus(Enum):
     ACTIVE = strawberry.enum_value("active", description="Being followed.")
     PAUSED = strawberry.enum_value("paused", description="Paused by the learner.")
-    COMPLETED = strawberry.enum_value("completed", description="Every active task solved.")
+    COMPLETED = strawberry.enum_value(
+        "completed",
+        description="Every active task solved (in a `sticky` course: once solved, for good).",
+    )
 
 
 @strawberry.type(description="A learner following a course.")
