@@ -311,6 +311,12 @@ async def test_a_course_marked_retired_is_hidden_and_its_tasks_take_no_attempts(
     refused = await submit(client, user, task_id=(await ids(clean_db, "task"))["a/s0/t0/k1"])
     assert refused["code"] == "TASK_INACTIVE"
     assert "a" in await enrollments(client, user)
+    enrolled = await client.execute(
+        "mutation($id: ID!) { enroll(courseId: $id) { ... on EnrollmentError { code } } }",
+        {"id": to_global_id("Course", (await ids(clean_db, "course"))["a"])},
+        user=uuid.uuid4(),
+    )
+    assert enrolled["data"]["enroll"] == {"code": "COURSE_NOT_FOUND"}
     async with clean_db.connect() as conn:
         attempts = await conn.execute(text("SELECT count(*) FROM user_task_attempt"))
         assert attempts.scalar_one() == 1
