@@ -14,7 +14,7 @@ from db.statements import statement
 # Read with every course row, in the same statement (so from the same snapshot): the API
 # knows from it whether the tree it built for this version still holds (gql/content/tree.py).
 COURSE_COLUMNS = (
-    "id, key, title, description, order_index, total_tasks_cached,"
+    "id, key, title, description, order_index, total_tasks_cached, completion,"
     " (SELECT version FROM content_version) AS content_version"
 )
 SECTION_COLUMNS = "id, key, course_id, title, order_index, total_tasks_cached"
@@ -42,10 +42,11 @@ def _grouped(
 
 
 async def list_courses(conn: AsyncConnection, page: keyset.Page) -> list[Row[Any]]:
-    """One page of the courses in display order (order_index, id), in reading order."""
+    """One page of the courses in display order (order_index, id), in reading order; retired
+    courses are left out."""
     tail, params = keyset.sql_tail(page, ("order_index", "id"), descending=False)
     result = await conn.execute(
-        statement(f"SELECT {COURSE_COLUMNS} FROM course WHERE true{tail}"), params
+        statement(f"SELECT {COURSE_COLUMNS} FROM course WHERE active{tail}"), params
     )
     return list(result.all())
 
@@ -103,15 +104,15 @@ async def _children(
 async def sections_by_course(
     conn: AsyncConnection, course_ids: Sequence[uuid.UUID]
 ) -> list[list[Row[Any]]]:
-    """Each course's sections in display order."""
-    return await _children(conn, SECTION_COLUMNS, "section", "course_id", course_ids)
+    """Each course's sections in display order; retired sections are left out."""
+    return await _children(conn, SECTION_COLUMNS, "section", "course_id", course_ids, " AND active")
 
 
 async def themes_by_section(
     conn: AsyncConnection, section_ids: Sequence[uuid.UUID]
 ) -> list[list[Row[Any]]]:
-    """Each section's themes in display order."""
-    return await _children(conn, THEME_COLUMNS, "theme", "section_id", section_ids)
+    """Each section's themes in display order; retired themes are left out."""
+    return await _children(conn, THEME_COLUMNS, "theme", "section_id", section_ids, " AND active")
 
 
 async def active_tasks_by_theme(

@@ -13,7 +13,9 @@ COLUMNS = "user_id, course_id, status, started_at, completed_at"
 
 
 async def course_exists(conn: AsyncConnection, course_id: uuid.UUID) -> bool:
-    result = await conn.execute(statement("SELECT 1 FROM course WHERE id = :id"), {"id": course_id})
+    result = await conn.execute(
+        statement("SELECT 1 FROM course WHERE id = :id AND active"), {"id": course_id}
+    )
     return result.one_or_none() is not None
 
 

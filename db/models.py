@@ -40,6 +40,7 @@ NAMING_CONVENTION = {
 
 TASK_TYPES = ("single_choice", "multiple_choice", "text", "numeric", "code", "ordering")
 ENROLLMENT_STATUSES = ("active", "paused", "completed")
+COMPLETION_POLICIES = ("live", "sticky")
 TASK_STATUSES = ("new", "in_progress", "solved")
 ATTEMPT_SOURCES = ("web", "mobile", "api", "import")
 GRADINGS = ("client", "server")
@@ -81,7 +82,10 @@ def _created_at() -> Mapped[datetime]:
 
 class Course(Base):
     __tablename__ = "course"
-    __table_args__ = (CheckConstraint("total_tasks_cached >= 0", name="total_tasks"),)
+    __table_args__ = (
+        CheckConstraint("total_tasks_cached >= 0", name="total_tasks"),
+        CheckConstraint(_in("completion", COMPLETION_POLICIES), name="completion"),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     key: Mapped[str] = mapped_column(Text, unique=True)
@@ -90,6 +94,11 @@ class Course(Base):
     order_index: Mapped[int] = mapped_column(Integer, server_default="0")
     total_tasks_cached: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = _created_at()
+    # False once retired by an import: hidden from the tree, kept for history.
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # live: completed exactly while every active task is solved; sticky: once completed,
+    # stays completed (migration 0013).
+    completion: Mapped[str] = mapped_column(Text, server_default="live")
     # Task-queue overrides (retry ladder, review policy), validated by domain.retry_policy;
     # null means the defaults.
     queue_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -108,6 +117,7 @@ class Section(Base):
     title: Mapped[str] = mapped_column(Text)
     order_index: Mapped[int] = mapped_column(Integer, server_default="0")
     total_tasks_cached: Mapped[int] = mapped_column(Integer, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class Theme(Base):
@@ -119,6 +129,7 @@ class Theme(Base):
     section_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("section.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(Text)
     order_index: Mapped[int] = mapped_column(Integer, server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class Task(Base):

@@ -53,6 +53,8 @@ def _progress(scope_select: str, group: str, total: str) -> str:
         " FROM expected_task_state ts JOIN task t ON t.id = ts.task_id"
         " JOIN theme th ON th.id = t.theme_id JOIN section s ON s.id = th.section_id"
         " JOIN course c ON c.id = s.course_id"
+        # Progress exists only in courses the learner is enrolled in (migration 0013).
+        " JOIN user_course_enrollment e ON e.user_id = ts.user_id AND e.course_id = c.id"
         f" GROUP BY ts.user_id, {group}"
     )
 
@@ -295,3 +297,68 @@ async def live_queue_entries(conn: AsyncConnection, user_ids: Sequence[uuid.UUID
         {"users": list(user_ids)},
     )
     return list(result.all())
+
+
+# --- enrollments ------------------------------------------------------------------------
+
+# Per enrollment, what is wrong with its status and completed_at under its course's
+# completion policy and the recomputed course progress (expected_course_progress, so
+# build_expected runs first). A course without active tasks (retired) accepts any state; a
+# sticky course accepts a completion the content no longer supports.
+ENROLLMENT_PROBLEMS = """
+SELECT e.user_id, e.course_id, e.status, e.completed_at, c.completion,
+       coalesce(p.solved_tasks, 0) AS solved_tasks, c.total_tasks_cached AS total_tasks,
+       CASE
+           WHEN (e.status = 'completed') <> (e.completed_at IS NOT NULL)
+               THEN 'completed_at set though not completed, or completed without it'
+           WHEN c.total_tasks_cached > 0 AND coalesce(p.solved_tasks, 0) >= c.total_tasks_cached
+                AND e.status <> 'completed'
+               THEN 'every active task solved but not completed'
+           WHEN c.completion = 'live' AND e.status = 'completed' AND c.total_tasks_cached > 0
+                AND coalesce(p.solved_tasks, 0) < c.total_tasks_cached
+               THEN 'completed in a live course with active tasks unsolved'
+       END AS problem
+FROM user_course_enrollment e
+JOIN course c ON c.id = e.course_id
+LEFT JOIN expected_course_progress p ON p.user_id = e.user_id AND p.course_id = e.course_id
+WHERE e.user_id = ANY(:users)
+"""
+
+
+async def enrollment_drift(
+    conn: AsyncConnection, user_ids: Sequence[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """Enrollments whose status or completed_at disagree with the completion policy and
+    the recomputed progress, each with its ``problem`` (after build_expected)."""
+    rows = await conn.execute(
+        text(
+            f"SELECT * FROM ({ENROLLMENT_PROBLEMS}) found WHERE problem IS NOT NULL"
+            " ORDER BY user_id, course_id"
+        ),
+        {"users": list(user_ids)},
+    )
+    return [row._asdict() for row in rows]
+
+
+async def repair_enrollments(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> None:
+    """Set what enrollment_drift reports: completed (at the latest first solve of the
+    course's active tasks, unless a time is stored) when every active task is solved; back
+    to active in a live course with tasks unsolved; completed_at exactly when completed
+    (after build_expected)."""
+    await conn.execute(
+        text(
+            "UPDATE user_course_enrollment e SET status = f.status,"
+            " completed_at = CASE WHEN f.status <> 'completed' THEN NULL"
+            " ELSE coalesce(e.completed_at, (SELECT max(ts.solved_at)"
+            " FROM expected_task_state ts JOIN task t ON t.id = ts.task_id AND t.active"
+            " JOIN theme th ON th.id = t.theme_id JOIN section s ON s.id = th.section_id"
+            " WHERE ts.user_id = e.user_id AND s.course_id = e.course_id), now()) END"
+            " FROM (SELECT user_id, course_id, CASE"
+            " WHEN problem LIKE 'completed in a live%' THEN 'active'"
+            " WHEN problem LIKE 'every active task%' THEN 'completed'"
+            f" ELSE status END AS status FROM ({ENROLLMENT_PROBLEMS}) found"
+            " WHERE problem IS NOT NULL) f"
+            " WHERE e.user_id = f.user_id AND e.course_id = f.course_id"
+        ),
+        {"users": list(user_ids)},
+    )

@@ -104,7 +104,12 @@ class CourseEntry(_Entry):
     key: Key
     title: Title
     description: str = ""
+    # Absent: a new course goes after every course stored; a stored one keeps its place.
     order: Order | None = None
+    # live: completed exactly while every active task is solved; sticky: stays completed.
+    completion: Annotated[str, _one_of(models.COMPLETION_POLICIES)] = "live"
+    # Retired: hidden, its tasks inactive, kept for history (its tree may be left out).
+    retired: bool = False
     # Task-queue overrides; absent = the default retry ladder (see domain.retry_policy).
     queue_policy: retry_policy.PolicyDocument | None = None
     # `server`: the server grades the course's auto-gradable tasks from the learner's answer;

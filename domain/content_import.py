@@ -1,4 +1,10 @@
-"""Write a validated content document: upsert by key, move what moved, deactivate what vanished.
+"""Write a validated content document: upsert by key, move what moved, retire what vanished.
+
+A file is authoritative for the courses it holds: inside them, a section, theme or task left
+out is retired (kept, inactive, hidden). A course left out is not touched (content may come
+from several files); a course entry with ``retired: true`` retires it with its whole tree.
+Learners whose section or course the change completes get its awards in the same
+transaction (domain.content_awards).
 
 One bulk statement per entity kind. Each batch travels as ONE jsonb parameter unpacked by
 ``jsonb_to_recordset``, so the statement and its parameter count do not grow with the
@@ -37,7 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.type_api import TypeEngine
 
 from db import models
-from domain import badge_admin
+from domain import badge_admin, content_awards
 from domain.content_document import ContentDocument, task_grading
 from domain.errors import ContentImportError, InvalidBadgeRule
 
@@ -60,7 +66,8 @@ class Changes:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import changed, per kind; sections, themes and courses are never deactivated."""
+    """What an import changed, per kind (retired sections and themes count as deactivated,
+    a course retired or brought back as updated), and the badges the change awarded."""
 
     courses: Changes
     sections: Changes
@@ -68,23 +75,27 @@ class ImportResult:
     tasks: Changes
     badges: Changes
     rules: Changes
+    awards: int = 0
 
     @property
     def changed(self) -> bool:
         """Whether the import changed any row."""
-        return any(getattr(self, f.name) != Changes() for f in fields(self))
+        return any(getattr(self, f.name) != Changes() for f in fields(self) if f.name != "awards")
 
     def summary(self) -> str:
         """One line saying what was created, updated and deactivated, per kind."""
         parts = []
+        kinds = [f.name for f in fields(self) if f.name != "awards"]
         for action in ("created", "updated", "deactivated"):
             counts = [
-                _plural(getattr(getattr(self, f.name), action), f.name)
-                for f in fields(self)
-                if getattr(getattr(self, f.name), action)
+                _plural(getattr(getattr(self, kind), action), kind)
+                for kind in kinds
+                if getattr(getattr(self, kind), action)
             ]
             if counts:
                 parts.append(f"{action} {', '.join(counts)}")
+        if self.awards:
+            parts.append(f"awarded {_plural(self.awards, 'badges')}")
         return "; ".join(parts) if parts else "no changes"
 
 
@@ -102,24 +113,35 @@ async def import_content(
     transaction's time if None): attempts made before it are graded by the old one.
     """
     rows = _Rows(document)
+    await _place_courses(conn, rows.courses)
+    watch = await content_awards.watch(
+        conn, courses=[row["key"] for row in rows.courses], nodes=rows.node_keys()
+    )
     courses = await _upsert(
         conn,
         COURSE,
         rows.courses,
-        {"title": Text, "description": Text, "order_index": Integer, "queue_policy": JSONB},
+        {
+            "title": Text,
+            "description": Text,
+            "order_index": Integer,
+            "queue_policy": JSONB,
+            "completion": Text,
+            "active": Boolean,
+        },
     )
     sections = await _upsert(
         conn,
         SECTION,
         rows.sections,
-        {"title": Text, "order_index": Integer},
+        {"title": Text, "order_index": Integer, "active": Boolean},
         parent=(COURSE, "course_id"),
     )
     themes = await _upsert(
         conn,
         THEME,
         rows.themes,
-        {"title": Text, "order_index": Integer},
+        {"title": Text, "order_index": Integer, "active": Boolean},
         parent=(SECTION, "section_id"),
     )
     tasks = await _upsert(
@@ -153,14 +175,73 @@ async def import_content(
         {"type": Text, "criteria": JSONB, "scope_key": Text, "active": Boolean},
         parent=(BADGE, "badge_id"),
     )
+    retired_sections, retired_themes = await _retire_missing(conn, rows)
+    deactivated_tasks = await _deactivate_missing_tasks(conn, rows)
+    deactivated_rules = await _deactivate_missing_rules(conn, rows)
+    awarded = await content_awards.award_completed(conn, watch)
     return ImportResult(
         courses=courses,
-        sections=sections,
-        themes=themes,
-        tasks=Changes(tasks.created, tasks.updated, await _deactivate_missing_tasks(conn, rows)),
+        sections=Changes(sections.created, sections.updated, retired_sections),
+        themes=Changes(themes.created, themes.updated, retired_themes),
+        tasks=Changes(tasks.created, tasks.updated, deactivated_tasks),
         badges=badges,
-        rules=Changes(rules.created, rules.updated, await _deactivate_missing_rules(conn, rows)),
+        rules=Changes(rules.created, rules.updated, deactivated_rules),
+        awards=awarded,
     )
+
+
+async def _place_courses(conn: AsyncConnection, courses: list[dict[str, Any]]) -> None:
+    # A course without `order` keeps its stored place, or a new one goes after every
+    # stored course (in file order): courses from several files do not all get 0.
+    if all(row["order_index"] is not None for row in courses):
+        return
+    stored: dict[str, int] = {
+        key: order
+        for key, order in (await conn.execute(select(COURSE.c.key, COURSE.c.order_index))).all()
+    }
+    after = max(stored.values(), default=-1) + 1
+    for row in courses:
+        if row["order_index"] is None:
+            row["order_index"] = stored.get(row["key"])
+        if row["order_index"] is None:
+            row["order_index"] = min(after, 2**31 - 1)
+            after += 1
+
+
+async def _retire_missing(conn: AsyncConnection, rows: "_Rows") -> tuple[int, int]:
+    # The sections and themes of the courses in the file that the file no longer holds;
+    # one statement for both (their updates touch different tables).
+    if not rows.courses:
+        return 0, 0
+    courses_in_file = select(COURSE.c.id).where(COURSE.c.key == any_(_keys(rows.courses)))
+    sections = (
+        update(SECTION)
+        .where(SECTION.c.active)
+        .where(SECTION.c.course_id.in_(courses_in_file))
+        .where(SECTION.c.key != all_(_keys(rows.sections)))
+        .values(active=False)
+        .returning(SECTION.c.id)
+        .cte("retired_sections")
+    )
+    themes = (
+        update(THEME)
+        .where(THEME.c.active)
+        .where(
+            THEME.c.section_id.in_(
+                select(SECTION.c.id).where(SECTION.c.course_id.in_(courses_in_file))
+            )
+        )
+        .where(THEME.c.key != all_(_keys(rows.themes)))
+        .values(active=False)
+        .returning(THEME.c.id)
+        .cte("retired_themes")
+    )
+    counts = select(
+        select(func.count()).select_from(sections).scalar_subquery(),
+        select(func.count()).select_from(themes).scalar_subquery(),
+    )
+    retired_sections, retired_themes = (await conn.execute(counts)).one()
+    return int(retired_sections), int(retired_themes)
 
 
 async def _resolve_rule_references(conn: AsyncConnection, rules: list[dict[str, Any]]) -> None:
@@ -174,7 +255,8 @@ async def _resolve_rule_references(conn: AsyncConnection, rules: list[dict[str, 
         except InvalidBadgeRule as error:
             problems += error.problems
     if problems:
-        raise ContentImportError("invalid badge rules; nothing was written", problems)
+        shown = "; ".join(f"{p.path}: {p.message}" for p in problems)
+        raise ContentImportError(f"invalid badge rules, nothing was written: {shown}", problems)
 
 
 class _Rows:
@@ -187,23 +269,36 @@ class _Rows:
         self.tasks: list[dict[str, Any]] = []
         self.badges: list[dict[str, Any]] = []
         self.rules: list[dict[str, Any]] = []
-        for c, course in enumerate(document.courses):
-            self.courses.append(_row(course, c))
+        for course in document.courses:
+            row = _row(course, 0)
+            row["order_index"] = course.order  # None: placed by _place_courses
+            active = row["active"] = not row.pop("retired")
+            self.courses.append(row)
+            # A retired course's whole tree is inactive, whatever the file says of it.
             for s, section in enumerate(course.sections):
-                self.sections.append(_row(section, s, parent_key=course.key))
+                self.sections.append({**_row(section, s, parent_key=course.key), "active": active})
                 for t, theme in enumerate(section.themes):
-                    self.themes.append(_row(theme, t, parent_key=section.key))
+                    self.themes.append({**_row(theme, t, parent_key=section.key), "active": active})
                     for k, task in enumerate(theme.tasks):
-                        row = _row(task, k, parent_key=theme.key)
-                        row["grading"] = task_grading(course, task)
-                        row["reveal_after_failures"] = course.reveal_after_failures
-                        self.tasks.append(row)
+                        task_row = _row(task, k, parent_key=theme.key)
+                        task_row["active"] = task_row["active"] and active
+                        task_row["grading"] = task_grading(course, task)
+                        task_row["reveal_after_failures"] = course.reveal_after_failures
+                        self.tasks.append(task_row)
         for b, badge in enumerate(document.badges):
             self.badges.append(_row(badge, b))
             for r, rule in enumerate(badge.rules):
                 self.rules.append(
                     {**_row(rule, r, parent_key=badge.key), "path": f"badges[{b}].rules[{r}]."}
                 )
+
+    def node_keys(self) -> dict[str, list[str]]:
+        """The keys of the sections, themes and tasks in the file, by table."""
+        return {
+            "section": [row["key"] for row in self.sections],
+            "theme": [row["key"] for row in self.themes],
+            "task": [row["key"] for row in self.tasks],
+        }
 
 
 _CHILDREN = {"sections", "themes", "tasks", "rules"}

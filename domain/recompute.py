@@ -91,7 +91,17 @@ async def check_users(
     found += await _local_day_drift(conn, user_ids, policy)
     found += await check_awards(conn, user_ids=user_ids, policy=policy)
     found += await check_queue(conn, user_ids=user_ids)
+    found += await _enrollment_drift(conn, user_ids)
     return found
+
+
+async def _enrollment_drift(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> list[Drift]:
+    # Enrollments are not rebuilt from the attempts (the learner starts them): checked
+    # against the completion policy and the recomputed progress instead.
+    return [
+        Drift(table="user_course_enrollment", side=row.pop("problem"), row=row)
+        for row in await q.enrollment_drift(conn, user_ids)
+    ]
 
 
 def _sides(
@@ -219,3 +229,4 @@ async def rebuild_users(
     await q.lock_users(conn, user_ids)
     await _build_expected(conn, user_ids, policy)
     await q.replace_live(conn, user_ids)
+    await q.repair_enrollments(conn, user_ids)

@@ -41,11 +41,13 @@ def database_url(settings: Settings, data_dir: Path | None = None) -> Iterator[s
         server.cleanup()
 
 
-async def _import(url: str, path: Path) -> str:
+async def _import(url: str, path: Path, *, check: bool = False) -> str:
     document = content_document.load_document(path)
     database = db_engine.Database(db_engine.create_engine(url, pool_size=1))
     try:
-        async with database.transaction() as conn:
+        # A check runs the whole import, database checks included, and rolls it back.
+        context = database.rolled_back() if check else database.transaction()
+        async with context as conn:
             result = await content_import.import_content(conn, document=document)
     finally:
         await database.dispose()
@@ -109,10 +111,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with database_url(settings) as url:
             migrate.upgrade(url)
-            summary = asyncio.run(_import(url, args.file))
+            summary = asyncio.run(_import(url, args.file, check=args.check))
     except ContentImportError as exc:
-        sys.stderr.write(f"{args.file}: refused, nothing was written.\n{exc}\n")
+        sys.stderr.write(f"{args.file}: refused, nothing was written.\n")
+        # Every problem on a line of its own, with its path in the file.
+        lines = [f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems]
+        sys.stderr.write("\n".join(lines or [str(exc)]) + "\n")
         return 1
+    if args.check:
+        sys.stdout.write(f"{args.file}: no problems; nothing was written. Importing it would: ")
     sys.stdout.write(summary + "\n")
     return 0
 
@@ -207,6 +214,11 @@ def parser() -> argparse.ArgumentParser:
 
     import_ = commands.add_parser("import", help="import content from a JSON or YAML file")
     import_.add_argument("file", type=Path, help="the content file (.json, .yaml or .yml)")
+    import_.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the file against the database and write nothing; exit 1 on problems",
+    )
     import_.set_defaults(handler=cmd_import)
 
     recompute = commands.add_parser(

@@ -71,9 +71,17 @@ async def make_course(
 async def solve_tasks(
     conn: AsyncConnection, *, user_id: uuid.UUID, tree: CourseTree, task_ids: list[uuid.UUID]
 ) -> None:
-    """Write solved task states and matching section/course progress rows for a user."""
+    """Write an enrollment, solved task states and matching section/course progress rows
+    for a user."""
     await conn.execute(
         text("INSERT INTO users (id) VALUES (:u) ON CONFLICT DO NOTHING"), {"u": user_id}
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO user_course_enrollment (user_id, course_id, started_at)"
+            " VALUES (:u, :c, now()) ON CONFLICT DO NOTHING"
+        ),
+        {"u": user_id, "c": tree.course_id},
     )
     await conn.execute(
         text(

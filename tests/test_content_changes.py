@@ -264,12 +264,13 @@ async def test_moving_a_solved_task_to_another_course_moves_its_solve(
         "UPDATE task SET theme_id = :th WHERE id = :t", th=w.b.theme_ids[0], t=w.a.task_ids[0]
     )
 
-    # Then course A counts 0 of 3 and course B 1 of 3
+    # Then course A counts 0 of 3, and course B, where the learner is not enrolled, has no
+    # progress of the learner's (it counts the solve once the learner enrolls there)
     sections, courses = await w.stored()
-    assert courses == {w.a.course_id: (0, 3, 0.0), w.b.course_id: (1, 3, 33.33)}
-    assert sections == {w.a.section_ids[1]: (0, 2, 0.0), w.b.section_ids[0]: (1, 3, 33.33)}
+    assert courses == {w.a.course_id: (0, 3, 0.0)}
+    assert sections == {w.a.section_ids[1]: (0, 2, 0.0)}
     assert await w.tree(w.a) == ((0, 3, 0.0), [(0, 1, 0.0), (0, 2, 0.0)])
-    assert await w.tree(w.b) == ((1, 3, 33.33), [(1, 3, 33.33)])
+    assert await w.tree(w.b) == ((0, 3, 0.0), [(0, 3, 0.0)])
     await w.assert_consistent()
 
 
@@ -345,11 +346,17 @@ async def test_moving_a_theme_to_another_course_moves_its_solves(
         th=w.a.theme_ids[0],
     )
 
-    # Then course A has 2 tasks, none solved; course B counts 1 of 4
+    # Then course A has 2 tasks, none solved; course B, where the learner is not enrolled,
+    # has no progress of the learner's
     _, courses = await w.stored()
-    assert courses == {w.b.course_id: (1, 4, 25.0)}
+    assert courses == {}
     assert await w.tree(w.a) == ((0, 2, 0.0), [(0, 0, 0.0), (0, 2, 0.0)])
-    assert await w.tree(w.b) == ((1, 4, 25.0), [(1, 4, 25.0)])
+    assert await w.tree(w.b) == ((0, 4, 0.0), [(0, 4, 0.0)])
+    await w.assert_consistent()
+
+    # And once the learner works in course B, it counts the moved solve too
+    await w.solve(w.b.task_ids[0])
+    assert await w.tree(w.b) == ((2, 4, 50.0), [(2, 4, 50.0)])
     await w.assert_consistent()
 
 
@@ -366,11 +373,19 @@ async def test_moving_a_section_to_another_course_moves_its_solves(
         s=w.a.section_ids[0],
     )
 
-    # Then course B counts it and course A no longer does
+    # Then course A no longer counts it, and course B (the learner is not enrolled there)
+    # has no progress of the learner's until the learner enrolls
     sections, courses = await w.stored()
-    assert courses == {w.b.course_id: (1, 4, 25.0)}
-    assert sections == {w.a.section_ids[0]: (1, 2, 50.0)}
+    assert courses == {} and sections == {}
     assert await w.tree(w.a) == ((0, 2, 0.0), [(0, 2, 0.0)])
+    assert await w.tree(w.b) == ((0, 4, 0.0), [(0, 2, 0.0), (0, 2, 0.0)])
+    await w.assert_consistent()
+    enrolled = await w.client.execute(
+        "mutation($id: ID!) { enroll(courseId: $id) { __typename } }",
+        {"id": to_global_id("Course", w.b.course_id)},
+        user=w.user,
+    )
+    assert enrolled["data"]["enroll"]["__typename"] == "EnrollmentSuccess", enrolled
     assert await w.tree(w.b) == ((1, 4, 25.0), [(0, 2, 0.0), (1, 2, 50.0)])
     await w.assert_consistent()
 

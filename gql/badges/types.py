@@ -45,7 +45,8 @@ class BadgeRuleProgress:
     rule_type: str = strawberry.field(description="The rule type.")
     earned: bool = strawberry.field(description="Whether the viewer holds the badge by it.")
     awarded_at: datetime | None = strawberry.field(
-        description="When the qualifying attempt occurred, if earned."
+        description="When it was earned (the qualifying attempt's occurredAt, or the content"
+        " change that completed it), if earned."
     )
     current: int = strawberry.field(description="Progress so far, e.g. 4 (days, tasks).")
     target: int = strawberry.field(description="What the rule asks for, e.g. 7.")
@@ -115,12 +116,15 @@ class Award(Node):
         description="What it was earned for, e.g. {sectionId}; {} for the learner overall."
     )
     awarded_at: datetime = strawberry.field(
-        description="When the qualifying attempt occurred (not when it was processed)."
+        description="When it was earned: the qualifying attempt's occurredAt (not when it was"
+        " processed), or the moment of the content change that completed it."
     )
     retroactive: bool = strawberry.field(
         description="Awarded later by a backfill: clients may skip celebrating it."
     )
-    attempt_id: uuid.UUID | None = strawberry.field(description="The attempt that earned it.")
+    attempt_id: uuid.UUID | None = strawberry.field(
+        description="The attempt that earned it; null when a content change earned it."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> "Award":

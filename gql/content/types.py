@@ -221,6 +221,20 @@ async def _themes(info: Info, section_id: uuid.UUID) -> list[Theme]:
     return [Theme.from_row(row) for row in rows]
 
 
+@strawberry.enum(description="When a learner's enrollment in a course counts as completed.")
+class CompletionPolicy(Enum):
+    LIVE = strawberry.enum_value(
+        "live",
+        description="Completed exactly while every active task is solved: a task added later"
+        " re-opens the enrollment and clears `completedAt`.",
+    )
+    STICKY = strawberry.enum_value(
+        "sticky",
+        description="Once every active task was solved, completed for good; tasks added later"
+        " still count in the percent.",
+    )
+
+
 @strawberry.type(description="A course: an ordered tree of sections, themes and tasks.")
 class Course(Node):
     db_id: strawberry.Private[uuid.UUID]
@@ -228,6 +242,10 @@ class Course(Node):
     title: str = strawberry.field(description="Title shown to the learner.")
     description: str = strawberry.field(description="What the course is about.")
     total_tasks: int = strawberry.field(description="Active tasks in this course.")
+    completion: CompletionPolicy = strawberry.field(
+        description="When an enrollment in this course counts as completed (the content file's"
+        " `completion`)."
+    )
     # The content version read with this row: which shared tree is this course's content.
     content_version: strawberry.Private[int | None] = None
 
@@ -240,6 +258,7 @@ class Course(Node):
             title=row.title,
             description=row.description,
             total_tasks=row.total_tasks_cached,
+            completion=CompletionPolicy(row.completion),
             content_version=row.content_version,
         )
 

@@ -141,7 +141,10 @@ class DailyActivity:
 class EnrollmentStatus(Enum):
     ACTIVE = strawberry.enum_value("active", description="Being followed.")
     PAUSED = strawberry.enum_value("paused", description="Paused by the learner.")
-    COMPLETED = strawberry.enum_value("completed", description="Every active task solved.")
+    COMPLETED = strawberry.enum_value(
+        "completed",
+        description="Every active task solved (in a `sticky` course: once solved, for good).",
+    )
 
 
 @strawberry.type(description="A learner following a course.")
@@ -150,7 +153,8 @@ class Enrollment(Node):
     status: EnrollmentStatus = strawberry.field(description="Active, paused or completed.")
     started_at: datetime = strawberry.field(description="When the learner enrolled.")
     completed_at: datetime | None = strawberry.field(
-        description="When every active task was first solved."
+        description="When every active task was solved. In a `live` course it is cleared when"
+        " an added task leaves one unsolved; in a `sticky` course it stays."
     )
 
     @classmethod
