@@ -231,12 +231,24 @@ async def replace_live(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> 
 
 
 async def users_with_attempts(conn: AsyncConnection) -> list[uuid.UUID]:
-    """Every user with derived state or attempts, in id order."""
+    """Every user with attempts or anything derived or checked (task state, a streak or
+    freeze grants, an enrollment, an award, a queue entry), in id order."""
+    tables = (
+        "user_task_attempt",
+        "user_task_state",
+        "user_streak",
+        "user_streak_freeze_grant",
+        "user_course_enrollment",
+        "user_badge",
+        "user_task_queue",
+    )
     result = await conn.execute(
         text(
-            "SELECT id FROM users WHERE EXISTS (SELECT 1 FROM user_task_attempt a"
-            " WHERE a.user_id = users.id) OR EXISTS (SELECT 1 FROM user_task_state s"
-            " WHERE s.user_id = users.id) ORDER BY id"
+            "SELECT id FROM users WHERE "
+            + " OR ".join(
+                f"EXISTS (SELECT 1 FROM {table} x WHERE x.user_id = users.id)" for table in tables
+            )
+            + " ORDER BY id"
         )
     )
     return list(result.scalars())

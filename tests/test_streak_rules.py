@@ -574,3 +574,25 @@ async def test_a_change_not_yet_in_effect_is_replaced_by_the_next(
     assert [a["day"] for a in viewer["activity"]] == ["2026-12-01", "2026-12-02"]
     assert streak_of(viewer) == (2, 2)
     assert await drift(clean_db) == []
+
+
+async def test_a_learner_with_freeze_grants_and_no_attempts_is_checked_by_recompute(
+    make_client: Callable[..., GraphQLClient], clean_db: AsyncEngine
+) -> None:
+    # Given a learner (a user row: they set a time zone) who has only been granted freezes
+    learner = await new_learner(make_client, clean_db, timezone="Europe/Paris")
+    admin = learner.client.token(ADMIN, admin=True)
+    body = await learner.client.execute(
+        GRANT,
+        {"input": {"userId": str(learner.user), "count": 1, "reason": "welcome"}},
+        token=admin,
+    )
+    assert body["data"]["grantStreakFreezes"]["__typename"] == "GrantStreakFreezesSuccess"
+    assert await drift(clean_db) == []
+
+    # When the stored freezes are tampered with
+    async with clean_db.begin() as conn:
+        await conn.execute(text("UPDATE user_streak SET freezes = 2"))
+
+    # Then recompute lists the learner and reports it
+    assert {line.split(":")[0] for line in await drift(clean_db)} == {"user_streak"}
