@@ -156,7 +156,8 @@ class LateRule:
     spec: RuleSpec
     rule_id: uuid.UUID
     active: bool
-    activated_at: datetime
+    activated_at: datetime  # the last activation
+    created_at: datetime
     # A backfill ran since the last activation: the rule owes what was earned before it too.
     covered: bool = False
 
@@ -489,7 +490,8 @@ class OrderMachine(RuleBasedStateMachine):
                 )
                 return uuid.UUID(str(found.scalar_one()))
 
-        self.late[key] = LateRule(key, spec, self.run(rule_id()), True, self.clock.now)
+        now = self.clock.now
+        self.late[key] = LateRule(key, spec, self.run(rule_id()), True, now, now)
 
     @precondition(lambda self: bool(self.late))
     @rule(pick=st.integers(0, 100))
@@ -675,6 +677,7 @@ class OrderMachine(RuleBasedStateMachine):
     def _check_awards(self, facts: dict[str, Any]) -> None:
         live: dict[tuple[uuid.UUID, str, str], Any] = facts["live"]
         scratch: dict[tuple[uuid.UUID, str, str], Any] = facts["scratch"]
+        received = {(row.user_id, row.occurred_at): row.created_at for row in facts["attempts"]}
         for key, award in scratch.items():
             self.ever[key].add(award.awarded_at)
         for key, award in scratch.items():
@@ -684,24 +687,33 @@ class OrderMachine(RuleBasedStateMachine):
             assert key in live, (
                 f"missing award {_name(key)} that a backfill gives at {award.awarded_at}"
             )
-            got = live[key].awarded_at
-            assert got == award.awarded_at or got in self.ever[key] or self._by_change(live[key]), (
-                f"{_name(key)} awarded at {got}; a backfill from scratch gives {award.awarded_at}"
+            assert self._dated_right(key, live[key], received), (
+                f"{_name(key)} awarded at {live[key].awarded_at}; a backfill from scratch gives"
+                f" {award.awarded_at}"
             )
-        evaluations = {row.occurred_at: row.created_at for row in facts["attempts"]}
         for key, award in live.items():
             assert key in self.ever, f"award {_name(key)} at {award.awarded_at} no backfill gives"
-            late = self.late.get(key[1])
-            received = evaluations.get(award.awarded_at)
-            # A rule added without backfill may award what was earned before it, at the
-            # first evaluation after it was added (an attempt, or a content change).
-            after_activation = late is not None and (
-                (received is not None and received >= late.activated_at)
-                or (self._by_change(award) and award.awarded_at >= late.activated_at)
+            assert self._dated_right(key, award, received), (
+                f"{_name(key)} awarded at {award.awarded_at}, never a backfill's date"
             )
-            assert (
-                award.awarded_at in self.ever[key] or self._by_change(award) or after_activation
-            ), f"{_name(key)} awarded at {award.awarded_at}, never a backfill's date"
+
+    def _dated_right(
+        self,
+        key: tuple[uuid.UUID, str, str],
+        award: Any,
+        received: dict[tuple[uuid.UUID, datetime], datetime],
+    ) -> bool:
+        """Whether a live award's date is one a from-scratch backfill gives (now or before a
+        content change took the completion away), that of the content change that gave it,
+        or, for a rule added without backfill, that of the first evaluation after it was
+        added (an attempt or a content change) of what was earned before."""
+        if award.awarded_at in self.ever[key] or self._by_change(award):
+            return True
+        late = self.late.get(key[1])
+        if late is None:
+            return False
+        at = received.get((key[0], award.awarded_at))
+        return at is not None and at >= late.created_at
 
     def _by_change(self, award: Any) -> bool:
         """Given by a content change, dated at it."""
