@@ -235,7 +235,12 @@ async def create(engine: AsyncEngine, specs: Sequence[RuleSpec]) -> list[Created
                 conn, key=key, name=f"Bench {index} ({spec.type})", description="", media={}
             )
             rule = await badge_admin.create_rule(
-                conn, badge_id=badge.id, key=key, rule_type=spec.type, criteria=spec.criteria
+                conn,
+                badge_id=badge.id,
+                key=key,
+                rule_type=spec.type,
+                criteria=spec.criteria,
+                awards_from=None,
             )
             created.append(CreatedRule(spec, rule.id, key))
     return created

@@ -1,6 +1,7 @@
 """Writes to badge and badge_rule."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -65,12 +66,13 @@ async def insert_rule(
     rule_type: str,
     criteria: dict[str, Any],
     scope_key: str,
+    awards_from: datetime | None,
 ) -> Row[Any] | None:
     """The new rule, or None when the key is taken."""
     result = await conn.execute(
         text(
-            "INSERT INTO badge_rule (key, badge_id, type, criteria, scope_key)"
-            " VALUES (:key, :badge, :type, :criteria, :scope)"
+            "INSERT INTO badge_rule (key, badge_id, type, criteria, scope_key, awards_from)"
+            " VALUES (:key, :badge, :type, :criteria, :scope, :awards_from)"
             f" ON CONFLICT (key) DO NOTHING RETURNING {RULE_COLUMNS}"
         ).bindparams(bindparam("criteria", type_=JSONB)),
         {
@@ -79,6 +81,7 @@ async def insert_rule(
             "type": rule_type,
             "criteria": criteria,
             "scope": scope_key,
+            "awards_from": awards_from,
         },
     )
     return result.one_or_none()

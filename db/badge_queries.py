@@ -453,3 +453,12 @@ async def get_award(
         {"u": user_id, "b": badge_id, "k": context_key},
     )
     return result.one_or_none()
+
+
+async def mark_backfilled(conn: AsyncConnection, rule_ids: Sequence[uuid.UUID] | None) -> None:
+    """Clear ``awards_from`` of the rules (every active one when None)."""
+    condition = "id = ANY(:ids)" if rule_ids is not None else "active"
+    await conn.execute(
+        statement(f"UPDATE badge_rule SET awards_from = NULL WHERE {condition}"),
+        {"ids": list(rule_ids or [])},
+    )

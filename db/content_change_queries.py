@@ -10,13 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def prepare(
-    conn: AsyncConnection, *, course_keys: Sequence[str], node_keys: dict[str, list[str]]
+    conn: AsyncConnection,
+    *,
+    course_keys: Sequence[str],
+    node_keys: dict[str, list[str]],
+    now: datetime | None = None,
 ) -> tuple[datetime, list[uuid.UUID]]:
-    """The change's moment (the transaction's) and the learners enrolled in the courses it
-    can touch: those in the file and those that now hold a section, theme or task it names
-    (moved away from them). When there are any, takes the recount's SHARE lock on
-    user_task_state, so no attempt commits between the counts read before the change and
-    those read after."""
+    """The change's moment (``now``, else the transaction's) and the learners enrolled in
+    the courses it can touch: those in the file and those that now hold a section, theme or
+    task it names (moved away from them). When there are any, takes the recount's SHARE
+    lock on user_task_state, so no attempt commits between the counts read before the
+    change and those read after."""
     result = await conn.execute(
         text(
             "WITH courses AS ("
@@ -26,7 +30,8 @@ async def prepare(
             " WHERE th.key = ANY(:themes)"
             " UNION SELECT s.course_id FROM task t JOIN theme th ON th.id = t.theme_id"
             " JOIN section s ON s.id = th.section_id WHERE t.key = ANY(:tasks))"
-            " SELECT now() AS at, array_agg(DISTINCT e.user_id ORDER BY e.user_id) AS users"
+            " SELECT coalesce(CAST(:now AS timestamptz), now()) AS at,"
+            " array_agg(DISTINCT e.user_id ORDER BY e.user_id) AS users"
             " FROM user_course_enrollment e WHERE e.course_id IN (SELECT id FROM courses)"
         ),
         {
@@ -34,6 +39,7 @@ async def prepare(
             "sections": node_keys["section"],
             "themes": node_keys["theme"],
             "tasks": node_keys["task"],
+            "now": now,
         },
     )
     row = result.one()

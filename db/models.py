@@ -201,6 +201,9 @@ class BadgeRule(Base):
     scope_key: Mapped[str] = mapped_column(Text, server_default="")
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = _created_at()
+    # The rule owes awards for what learners earn from this moment (its creation without a
+    # backfill); null once a backfill covered everyone: it owes everything.
+    awards_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ContentVersion(Base):

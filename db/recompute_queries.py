@@ -374,3 +374,29 @@ async def repair_enrollments(conn: AsyncConnection, user_ids: Sequence[uuid.UUID
         ),
         {"users": list(user_ids)},
     )
+
+
+async def rules_awards_from(
+    conn: AsyncConnection, rule_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """Each rule's ``awards_from`` (None: it owes what learners earned at any time)."""
+    result = await conn.execute(
+        text("SELECT id, awards_from FROM badge_rule WHERE id = ANY(:ids)"),
+        {"ids": list(rule_ids)},
+    )
+    return {row.id: row.awards_from for row in result}
+
+
+async def attempts_received(
+    conn: AsyncConnection, keys: list[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], Any]:
+    """When the server received each (user_id, attempt id)."""
+    result = await conn.execute(
+        text(
+            "SELECT a.user_id, a.id, a.created_at FROM user_task_attempt a"
+            " JOIN unnest(CAST(:users AS uuid[]), CAST(:ids AS uuid[])) AS k(user_id, id)"
+            " ON a.user_id = k.user_id AND a.id = k.id"
+        ),
+        {"users": [user for user, _ in keys], "ids": [attempt for _, attempt in keys]},
+    )
+    return {(row.user_id, row.id): row.created_at for row in result}

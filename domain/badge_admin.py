@@ -7,6 +7,7 @@ Criteria may name content by key (``sectionKey``); on save the key is resolved t
 import math
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -159,14 +160,23 @@ async def create_rule(
     key: str,
     rule_type: str,
     criteria: Any,
+    awards_from: datetime | None,
 ) -> RuleRecord:
-    """A new, active rule for the badge; criteria validated and keys resolved first."""
+    """A new, active rule for the badge; criteria validated and keys resolved first. It
+    owes awards for what learners earn from ``awards_from`` (its creation, for a rule added
+    without a backfill; None: from the start)."""
     if not await q.badge_exists(conn, badge_id):
         raise BadgeNotFound("there is no such badge")
     _require_storable(key=key, type=rule_type, criteria=criteria)
     resolved, scope = await resolve_criteria(conn, rule_type, criteria)
     row = await q.insert_rule(
-        conn, badge_id=badge_id, key=key, rule_type=rule_type, criteria=resolved, scope_key=scope
+        conn,
+        badge_id=badge_id,
+        key=key,
+        rule_type=rule_type,
+        criteria=resolved,
+        scope_key=scope,
+        awards_from=awards_from,
     )
     if row is None:
         raise InvalidBadgeRule([Problem("key", f"a rule with key '{key}' exists")])

@@ -287,4 +287,11 @@ async def backfill_rule(
     result = await backfill_users(
         conn, user_ids=users, rule_ids=[rule_id], dry_run=False, policy=policy
     )
+    await mark_backfilled(conn, rule_ids=[rule_id])
     return sum(result.awards.values())
+
+
+async def mark_backfilled(conn: AsyncConnection, *, rule_ids: Sequence[uuid.UUID] | None) -> None:
+    """The rules (every active one when None) now owe what learners earned at any time: a
+    backfill over every learner has run."""
+    await q.mark_backfilled(conn, rule_ids)

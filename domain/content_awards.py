@@ -41,10 +41,15 @@ class Watch:
 
 
 async def watch(
-    conn: AsyncConnection, *, courses: Sequence[str], nodes: dict[str, list[str]]
+    conn: AsyncConnection,
+    *,
+    courses: Sequence[str],
+    nodes: dict[str, list[str]],
+    now: datetime | None = None,
 ) -> Watch:
-    """Call before changing the courses (keys) and nodes (keys by table) of a content file."""
-    at, users = await q.prepare(conn, course_keys=courses, node_keys=nodes)
+    """Call before changing the courses (keys) and nodes (keys by table) of a content file;
+    the change is dated ``now`` (the transaction's time if None)."""
+    at, users = await q.prepare(conn, course_keys=courses, node_keys=nodes, now=now)
     before = _by_user(await q.node_counts(conn, users)) if users else {}
     return Watch(at, users, before)
 

@@ -109,13 +109,14 @@ async def import_content(
 ) -> ImportResult:
     """Upsert the document's content by key on ``conn``; the caller commits or rolls back.
 
-    A task whose type or content changed gets a new answer key from ``now`` (the
-    transaction's time if None): attempts made before it are graded by the old one.
+    The change is dated ``now`` (the transaction's time if None): a task whose type or
+    content changed gets a new answer key from then (attempts made before it are graded by
+    the old one), and badges the change completes are awarded then.
     """
     rows = _Rows(document)
     await _place_courses(conn, rows.courses)
     watch = await content_awards.watch(
-        conn, courses=[row["key"] for row in rows.courses], nodes=rows.node_keys()
+        conn, courses=[row["key"] for row in rows.courses], nodes=rows.node_keys(), now=now
     )
     courses = await _upsert(
         conn,
@@ -178,6 +179,7 @@ async def import_content(
     retired_sections, retired_themes = await _retire_missing(conn, rows)
     deactivated_tasks = await _deactivate_missing_tasks(conn, rows)
     deactivated_rules = await _deactivate_missing_rules(conn, rows)
+    await _rules_owe_from(conn, rows.rules, now)
     awarded = await content_awards.award_completed(conn, watch)
     return ImportResult(
         courses=courses,
@@ -360,6 +362,23 @@ async def _upsert(
     ).select_from(written)
     created, updated = (await conn.execute(counts)).one()
     return Changes(created=created, updated=updated)
+
+
+async def _rules_owe_from(
+    conn: AsyncConnection, rules: list[dict[str, Any]], now: datetime | None
+) -> None:
+    # A rule this import created owes awards for what learners earn from now on, as one
+    # created through the API without a backfill. Rows inserted by this transaction are
+    # those whose created_at (the column's default, the transaction's time) is now().
+    if not rules:
+        return
+    await conn.execute(
+        text(
+            "UPDATE badge_rule SET awards_from = coalesce(CAST(:now AS timestamptz), now())"
+            " WHERE created_at = now() AND key = ANY(CAST(:keys AS text[]))"
+        ),
+        {"now": now, "keys": [row["key"] for row in rules]},
+    )
 
 
 async def _record_keys(

@@ -155,12 +155,28 @@ async def check_awards(
         (live_attempt, live_at), (earned_attempt, earned_at) = live[key], expected[key]
         if live_at > earned_at or (live_at, live_attempt) == (earned_at, earned_attempt):
             del live[key], expected[key]  # sound: as replayed, or awarded by a later event
+    # Not held, and not owed: earned by an attempt received before the rule owed awards
+    # (created without a backfill since).
+    unheld = [award for award in replayed if _key(award) in expected.keys() - live.keys()]
+    if unheld:
+        owed_from = await q.rules_awards_from(conn, {award["rule_id"] for award in unheld})
+        received = await q.attempts_received(
+            conn, [(award["user_id"], award["attempt_id"]) for award in unheld]
+        )
+        for award in unheld:
+            start = owed_from.get(award["rule_id"])
+            if start is not None and received[(award["user_id"], award["attempt_id"])] < start:
+                del expected[_key(award)]
     return _sides(
         "user_badge",
         {(*key, *value) for key, value in expected.items()},
         {(*key, *value) for key, value in live.items()},
         AWARD_COLUMNS,
     )
+
+
+def _key(award: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return award["user_id"], award["badge_id"], award["context_key"]
 
 
 QUEUE_COLUMNS = ("user_id", "task_id", "state", "reason", "due_at")

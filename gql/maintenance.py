@@ -86,6 +86,10 @@ async def run_backfill(
                 totals.update(result.awards)
                 bar.update(len(batch))
                 bar.set_postfix_str(f"last learner {batch[-1]}")
+        if not dry_run:
+            # Every learner after ``after`` is done (and those before, by the run resumed).
+            async with database.transaction() as conn:
+                await badge_backfill.mark_backfilled(conn, rule_ids=rule_ids)
         names = await database.read(content_queries.badges_by_id, list(totals))
     finally:
         await database.dispose()

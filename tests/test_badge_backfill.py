@@ -48,7 +48,12 @@ async def _rules(engine: AsyncEngine) -> None:
                 conn, key=f"b{index}", name=rule_type, description="", media={}
             )
             await badge_admin.create_rule(
-                conn, badge_id=badge.id, key=f"r{index}", rule_type=rule_type, criteria=criteria
+                conn,
+                badge_id=badge.id,
+                key=f"r{index}",
+                rule_type=rule_type,
+                criteria=criteria,
+                awards_from=None,
             )
 
 
@@ -153,7 +158,12 @@ async def _progress_statements(
                 conn, key=f"p{index}", name="x", description="", media={}
             )
             await badge_admin.create_rule(
-                conn, badge_id=badge.id, key=f"p{index}", rule_type=rule_type, criteria=criteria
+                conn,
+                badge_id=badge.id,
+                key=f"p{index}",
+                rule_type=rule_type,
+                criteria=criteria,
+                awards_from=None,
             )
     before = counter.count
     body = await client.execute(

@@ -33,7 +33,8 @@ async def _rows(engine: AsyncEngine, statement: str) -> list[tuple[Any, ...]]:
 @pytest.fixture
 async def history(make_client: Any, clean_db: AsyncEngine) -> dict[str, Any]:
     """A learner with two awards (first solve, two solved) and a queued retry."""
-    client: GraphQLClient = make_client(clock=Clock(NOW))
+    clock = Clock(NOW)
+    client: GraphQLClient = make_client(clock=clock)
     async with clean_db.begin() as conn:
         tree = await make_course(conn, sections=1, themes=1, tasks=3)
     await make_badge(client, "solved_total", {"tasks": 1})
@@ -45,7 +46,7 @@ async def history(make_client: Any, clean_db: AsyncEngine) -> dict[str, Any]:
             client, user, task_id=tree.task_ids[index], solved=solved, occurred_at=at
         )
         assert outcome["__typename"] == "SubmitAttemptSuccess", outcome
-    return {"client": client, "tree": tree, "user": user}
+    return {"client": client, "tree": tree, "user": user, "clock": clock}
 
 
 async def test_a_consistent_history_checks_clean_and_the_check_writes_nothing(
@@ -166,3 +167,28 @@ async def test_a_reservation_in_flight_is_not_drift(
     assert body["data"]["reserveTasks"]["reservations"] == [{"reason": "RETRY"}]
 
     assert await drift(clean_db) == []
+
+
+async def test_a_rule_added_later_owes_nothing_earned_before_it_until_a_backfill_runs(
+    history: dict[str, Any], clean_db: AsyncEngine, database_url: str
+) -> None:
+    # Given a rule added an hour after the learner earned it (two tasks solved), no backfill
+    history["clock"].now = NOW + timedelta(hours=1)
+    later = await make_badge(history["client"], "solved_total", {"tasks": 2})
+    assert await drift(clean_db) == []  # nothing owed: earned before the rule existed
+
+    # When a backfill over every learner runs, the rule owes the past
+    await maintenance.run_backfill(database_url, rule_id=None, dry_run=False, after=None)
+    held = await _rows(clean_db, "SELECT badge_id FROM user_badge")
+    assert len(held) == 3
+    assert await drift(clean_db) == []
+
+    # Then losing that award is drift
+    await _sql(
+        clean_db,
+        "DELETE FROM user_badge WHERE rule_id = (SELECT id FROM badge_rule WHERE key = :k)",
+        k=f"{later['key']}/rule",
+    )
+    assert [line.split(": ")[:2] for line in await drift(clean_db)] == [
+        ["user_badge", "missing or wrong"]
+    ]

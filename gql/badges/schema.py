@@ -186,6 +186,7 @@ class BadgeAdminMutation:
                     key=input.key,
                     rule_type=input.type,
                     criteria=rule_criteria.from_client(input.criteria),
+                    awards_from=info.context.now(),
                 )
                 awarded = (
                     await badge_backfill.backfill_rule(
