@@ -53,12 +53,27 @@ class Streak:
         return self.run
 
     def as_of(self, day: date) -> int:
-        """The streak a badge rule sees for an attempt on local ``day``: ``current_on(day)``,
-        but 0 for a day before the last streak day (a late attempt: the run it belongs to
-        is not known without every day; the next streak day evaluates the rule again)."""
-        if self.last_active_day is not None and day < self.last_active_day:
-            return 0
+        """The streak a badge rule sees for an attempt on local ``day``: ``current_on(day)``
+        for the last streak day or later; for an earlier day (a late attempt), the run when
+        ``day`` lies within it (a late solve that joined or bridged runs is evaluated with
+        the run it made), else 0."""
+        start = self.run_start()
+        if start is not None and self.last_active_day is not None and day < self.last_active_day:
+            return self.run if day >= start else 0
         return self.current_on(day)
+
+    def run_start(self) -> date | None:
+        """The first day of the run ending at ``last_active_day`` (frozen days inside it
+        add no length but are part of its span)."""
+        if self.last_active_day is None:
+            return None
+        frozen = set(self.frozen_days)
+        start, counted = self.last_active_day, 1
+        while counted < self.run:
+            start -= timedelta(days=1)
+            if start not in frozen:
+                counted += 1
+        return start
 
 
 NO_STREAK = Streak(run=0, longest=0, last_active_day=None)
