@@ -376,6 +376,7 @@ async def _rules_owe_from(
         text(
             "UPDATE badge_rule SET awards_from = coalesce(CAST(:now AS timestamptz), now())"
             " WHERE created_at = now() AND key = ANY(CAST(:keys AS text[]))"
+            " AND awards_from IS DISTINCT FROM coalesce(CAST(:now AS timestamptz), now())"
         ),
         {"now": now, "keys": [row["key"] for row in rules]},
     )
