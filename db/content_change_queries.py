@@ -74,3 +74,44 @@ async def node_counts(conn: AsyncConnection, user_ids: Sequence[uuid.UUID]) -> l
         {"users": list(user_ids)},
     )
     return list(result.all())
+
+
+async def record_answer_keys(
+    conn: AsyncConnection, task_keys: Sequence[str], now: datetime | None
+) -> None:
+    """A key history row, valid from ``now`` (the transaction's time if None), for each of
+    these tasks whose type or content is not its latest one (domain.grading grades offline
+    attempts by the key of their time)."""
+    if not task_keys:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO task_key_history (task_id, valid_from, type, content)"
+            " SELECT t.id, coalesce(CAST(:now AS timestamptz), now()), t.type, t.content"
+            " FROM task t LEFT JOIN LATERAL (SELECT h.type, h.content FROM task_key_history h"
+            " WHERE h.task_id = t.id ORDER BY h.valid_from DESC LIMIT 1) last ON true"
+            " WHERE t.key = ANY(CAST(:keys AS text[]))"
+            " AND (last.type IS DISTINCT FROM t.type OR last.content IS DISTINCT FROM t.content)"
+            " ON CONFLICT DO NOTHING"
+        ),
+        {"now": now, "keys": list(task_keys)},
+    )
+
+
+async def rules_owe_from(
+    conn: AsyncConnection, rule_keys: Sequence[str], now: datetime | None
+) -> None:
+    """Of these rules, those this transaction created owe awards from ``now`` (the
+    transaction's time if None), as one created through the API without a backfill. They
+    are the rows whose created_at (the column's default, the transaction's time) is now();
+    a row already set is not rewritten."""
+    if not rule_keys:
+        return
+    await conn.execute(
+        text(
+            "UPDATE badge_rule SET awards_from = coalesce(CAST(:now AS timestamptz), now())"
+            " WHERE created_at = now() AND key = ANY(CAST(:keys AS text[]))"
+            " AND awards_from IS DISTINCT FROM coalesce(CAST(:now AS timestamptz), now())"
+        ),
+        {"now": now, "keys": list(rule_keys)},
+    )

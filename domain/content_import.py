@@ -33,7 +33,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     tuple_,
     update,
 )
@@ -42,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.type_api import TypeEngine
 
-from db import models
+from db import content_change_queries, models
 from domain import badge_admin, content_awards
 from domain.content_document import ContentDocument, task_grading
 from domain.errors import ContentImportError, InvalidBadgeRule
@@ -161,7 +160,7 @@ async def import_content(
         },
         parent=(THEME, "theme_id"),
     )
-    await _record_keys(conn, rows.tasks, now)
+    await content_change_queries.record_answer_keys(conn, [row["key"] for row in rows.tasks], now)
     badges = await _upsert(
         conn,
         BADGE,
@@ -179,7 +178,7 @@ async def import_content(
     retired_sections, retired_themes = await _retire_missing(conn, rows)
     deactivated_tasks = await _deactivate_missing_tasks(conn, rows)
     deactivated_rules = await _deactivate_missing_rules(conn, rows)
-    await _rules_owe_from(conn, rows.rules, now)
+    await content_change_queries.rules_owe_from(conn, [row["key"] for row in rows.rules], now)
     awarded = await content_awards.award_completed(conn, watch)
     return ImportResult(
         courses=courses,
@@ -362,44 +361,6 @@ async def _upsert(
     ).select_from(written)
     created, updated = (await conn.execute(counts)).one()
     return Changes(created=created, updated=updated)
-
-
-async def _rules_owe_from(
-    conn: AsyncConnection, rules: list[dict[str, Any]], now: datetime | None
-) -> None:
-    # A rule this import created owes awards for what learners earn from now on, as one
-    # created through the API without a backfill. Rows inserted by this transaction are
-    # those whose created_at (the column's default, the transaction's time) is now().
-    if not rules:
-        return
-    await conn.execute(
-        text(
-            "UPDATE badge_rule SET awards_from = coalesce(CAST(:now AS timestamptz), now())"
-            " WHERE created_at = now() AND key = ANY(CAST(:keys AS text[]))"
-            " AND awards_from IS DISTINCT FROM coalesce(CAST(:now AS timestamptz), now())"
-        ),
-        {"now": now, "keys": [row["key"] for row in rules]},
-    )
-
-
-async def _record_keys(
-    conn: AsyncConnection, tasks: list[dict[str, Any]], now: datetime | None
-) -> None:
-    # A history row for each task of the file whose type or content is not its latest one.
-    if not tasks:
-        return
-    await conn.execute(
-        text(
-            "INSERT INTO task_key_history (task_id, valid_from, type, content)"
-            " SELECT t.id, coalesce(CAST(:now AS timestamptz), now()), t.type, t.content"
-            " FROM task t LEFT JOIN LATERAL (SELECT h.type, h.content FROM task_key_history h"
-            " WHERE h.task_id = t.id ORDER BY h.valid_from DESC LIMIT 1) last ON true"
-            " WHERE t.key = ANY(CAST(:keys AS text[]))"
-            " AND (last.type IS DISTINCT FROM t.type OR last.content IS DISTINCT FROM t.content)"
-            " ON CONFLICT DO NOTHING"
-        ),
-        {"now": now, "keys": [row["key"] for row in tasks]},
-    )
 
 
 async def _deactivate_missing_tasks(conn: AsyncConnection, rows: _Rows) -> int:

@@ -62,6 +62,14 @@ def public_content(task_type: str, content: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+def revealed(status: str, failure_count: int, reveal_after_failures: int | None) -> bool:
+    """Whether a learner may see a task's key and explanation: once they solved it, or
+    failed it as often as its course allows (None: only by solving it)."""
+    if status == "solved":
+        return True
+    return reveal_after_failures is not None and failure_count >= reveal_after_failures
+
+
 def explanation(content: dict[str, Any]) -> str | None:
     """The authored explanation, if the task has a text one."""
     value = content.get("explanation")

@@ -122,11 +122,8 @@ class Task(Node):
             state = await info.context.loaders.task_state.load((identity.user_id, self.db_id))
             if state is None:
                 return False
-        status = getattr(state.status, "value", state.status)
-        threshold = self.reveal_after_failures
-        return bool(
-            status == "solved" or (threshold is not None and state.failure_count >= threshold)
-        )
+        status = str(getattr(state.status, "value", state.status))
+        return grading.revealed(status, state.failure_count, self.reveal_after_failures)
 
     @strawberry.field(description="The viewer's state on this task; needs a bearer token.")
     @prefetched_by_key("task_state", "db_id")
