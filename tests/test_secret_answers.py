@@ -399,3 +399,31 @@ async def test_importing_the_same_keys_again_keeps_one_history_row_per_change(
         (NOW - timedelta(hours=3), 1),
         (NOW - timedelta(hours=1), 2),
     ]
+
+
+async def test_the_shared_tree_makes_each_tasks_public_view_once_per_content_version(
+    client: GraphQLClient, clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load(clean_db, demo_data())
+    course_id, task_ids = await ids(clean_db)
+    made: list[str] = []
+    original = grading.public_content
+
+    def counted(task_type: str, content: dict[str, Any]) -> dict[str, Any]:
+        made.append(task_type)
+        return original(task_type, content)
+
+    monkeypatch.setattr(grading, "public_content", counted)
+
+    # Two learners and an anonymous client read the whole tree's content, twice each
+    for token in [client.token(uuid.uuid4()), client.token(uuid.uuid4()), None] * 2:
+        tree_tasks(await client.execute(TREE, {"id": course_id}, token=token))
+
+    # Each task's public view was made once, and kept on the shared tree
+    assert len(made) == len(task_ids)
+    # A content change makes a new tree, whose views are made again
+    changed = demo_data()
+    changed["courses"][0]["title"] = "Python Foundations, revised"
+    await load(clean_db, changed)
+    tree_tasks(await client.execute(TREE, {"id": course_id}))
+    assert len(made) == 2 * len(task_ids)
