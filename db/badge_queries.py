@@ -124,21 +124,6 @@ async def theme_counts(
     return list(result.all())
 
 
-async def stored_streak(conn: AsyncConnection, user_id: uuid.UUID, now: datetime) -> Row[Any]:
-    """The stored streak (nulls when none) and the zone and floor day in effect at ``now``."""
-    result = await conn.execute(
-        statement(
-            "SELECT coalesce(zn.timezone, u.timezone, 'UTC') AS timezone, zn.floor_day,"
-            " s.current, s.longest, s.last_active_day, s.freezes, s.frozen_days"
-            " FROM (SELECT CAST(:u AS uuid) AS id) k"
-            " LEFT JOIN users u ON u.id = k.id LEFT JOIN user_streak s ON s.user_id = k.id"
-            + zone_at("k.id", "CAST(:now AS timestamptz)", "zn")
-        ),
-        {"u": user_id, "now": now},
-    )
-    return result.one()
-
-
 async def best_day_solved(conn: AsyncConnection, user_id: uuid.UUID) -> int:
     """The most distinct tasks the user solved on one local day."""
     result = await conn.execute(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import badge_queries as q
+from db import learner_queries
 from domain import badge_rules, streaks
 from domain.badge_awards import ParsedRule
 from domain.badge_facts import Counts, Facts
@@ -34,7 +35,7 @@ async def current_streak(
     conn: AsyncConnection, user_id: uuid.UUID, now: datetime, policy: streaks.StreakPolicy
 ) -> int:
     """The learner's live streak on their local day of ``now``."""
-    row = await q.stored_streak(conn, user_id, now)
+    row = await learner_queries.get_streak_and_timezone(conn, user_id, now)
     today = streaks.local_day(now, row.timezone, row.floor_day, policy.day_start_hour)
     return streaks.from_row(row).current_on(today)
 
